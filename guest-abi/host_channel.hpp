@@ -1,0 +1,52 @@
+// Private monitor <-> host channel, one per vCPU at layout::channel_gpa(cpu).
+// The monitor fills a buffer and rings a doorbell port (KVM_EXIT_IO); the
+// host drains the buffer before it resumes the vCPU, so no locking is needed.
+// Counters are written by the monitor only and read by the host at exit.
+#pragma once
+
+#include <stdint.h>
+
+#include "guest-abi/counters.hpp"
+
+namespace abi {
+
+inline constexpr uint32_t kConsoleBufSize = 2048;
+inline constexpr uint32_t kLogBufSize = 512;
+inline constexpr uint32_t kPanicMsgSize = 256;
+
+// Register state at a panic, in the order of monitor::GuestRegs' GPRs.
+struct PanicRegs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags, cs, ss, cr0, cr2, cr3, cr4;
+    uint64_t vector, error_code;
+};
+
+// Facts the monitor's start-up probe found about the host's KVM.
+enum HostQuirk : uint32_t {
+    kQuirkSyscallStaysInRing3 = 1u << 0,  // syscall from ring 3 lands at LSTAR in CPL3
+    kQuirkIntNRaisesUd = 1u << 1,         // `int N` from ring 3 raises #UD
+    kQuirkSlot256FaultsRing3 = 1u << 2,   // ring 3 cannot read L4 slot 256
+    kQuirkRing0Emulated = 1u << 3,        // ring 0 runs in KVM's instruction emulator
+};
+
+struct HostChannel {
+    // console: guest console bytes, flushed on port::kConsole
+    uint32_t console_len;
+    char console[kConsoleBufSize];
+    // log: one monitor log line, flushed on port::kLog
+    uint32_t log_level;
+    uint32_t log_len;
+    char log[kLogBufSize];
+    // panic: message and register dump, flushed on port::kPanic
+    char panic_msg[kPanicMsgSize];
+    PanicRegs panic_regs;
+    // probe results (vCPU 0 fills them during boot)
+    uint32_t quirks;
+    uint32_t pad;
+    Counters counters;
+};
+
+static_assert(sizeof(HostChannel) <= 0x4000, "must fit layout::kChannelSize");
+
+}  // namespace abi

@@ -1,0 +1,104 @@
+// Every guest-physical and monitor-virtual address constant of pvvmm, in one
+// place (host, monitor and tests include this header; it is freestanding).
+//
+// Guest-physical memory (one KVM memory slot starting at 0):
+//
+//   0x0000_0000  page 0, never mapped (catches null dereferences)
+//   0x0000_1000  BootInfo: host -> monitor description of the domain
+//   0x0001_0000  per-vCPU host channels (console / log buffers, panic dump,
+//                counters), kChannelSize each
+//   0x0004_0000  host-built monitor page tables (pool)
+//   0x0020_0000  monitor image (PT_LOAD segments by physical address)
+//   0x0040_0000  per-vCPU areas (stacks, GDT, TSS, syscall stub)
+//   0x0080_0000  machine-to-phys table (M2P), 8 bytes per machine frame
+//   0x0100_0000  frame table (FrameInfo per machine frame)
+//   0x0400_0000  domain RAM: the PV guest's frames (mfn = 0x4000 + index)
+//
+// Monitor-virtual memory lives in the PV-reserved L4 slots 256..271:
+//
+//   slot 256  0xffff800000000000  read-only M2P, readable by the guest (Xen ABI)
+//   slot 257  0xffff808000000000  read-only M2P alias (hosts where ring 3 cannot
+//                                  read slot 256; advertised by XENMEM_machphys_mapping)
+//   slot 260  0xffff820000000000  per-vCPU areas, PERCPU_STRIDE apart
+//   slot 261  0xffff82d040000000  monitor image (text, rodata, data, bss)
+//   slot 262  0xffff830000000000  direct map of all guest-physical memory
+#pragma once
+
+#include <stdint.h>
+
+namespace layout {
+
+inline constexpr uint64_t kPageSize = 0x1000;
+inline constexpr uint64_t kPageShift = 12;
+inline constexpr uint32_t kMaxVcpus = 8;
+
+// ---- guest-physical ----
+inline constexpr uint64_t kBootInfoGpa = 0x1000;
+inline constexpr uint64_t kChannelGpa = 0x10000;  // + vcpu * kChannelSize
+inline constexpr uint64_t kChannelSize = 0x4000;
+inline constexpr uint64_t kMonitorPtPoolGpa = 0x40000;
+inline constexpr uint64_t kMonitorPtPoolEnd = 0x200000;
+inline constexpr uint64_t kMonitorImageGpa = 0x200000;
+inline constexpr uint64_t kMonitorImageEnd = 0x400000;
+inline constexpr uint64_t kPercpuGpa = 0x400000;
+inline constexpr uint64_t kPercpuGpaStride = 0x80000;  // 512 KiB physical per vCPU
+inline constexpr uint64_t kM2pGpa = 0x800000;
+inline constexpr uint64_t kM2pEnd = 0x1000000;  // 1 Mi frames max
+inline constexpr uint64_t kFrameTableGpa = 0x1000000;
+inline constexpr uint64_t kFrameTableEnd = 0x4000000;
+inline constexpr uint64_t kDomainRamGpa = 0x4000000;
+inline constexpr uint64_t kDomainFirstMfn = kDomainRamGpa >> kPageShift;
+
+// Guest memory limits (`--memory`): at least 4 MiB, at most what the M2P covers.
+inline constexpr uint64_t kMinDomainBytes = 4ull << 20;
+inline constexpr uint64_t kMaxDomainBytes = ((kM2pEnd - kM2pGpa) / 8) * kPageSize - kDomainRamGpa;
+
+// ---- monitor-virtual ----
+inline constexpr uint64_t kMonitorSlotFirst = 256;
+inline constexpr uint64_t kMonitorSlotLast = 271;
+inline constexpr uint64_t kM2pRoVirt = 0xffff800000000000;
+inline constexpr uint64_t kM2pRoAliasVirt = 0xffff808000000000;
+inline constexpr uint64_t kPercpuVirt = 0xffff820000000000;
+inline constexpr uint64_t kPercpuVirtStride = 0x100000;  // 1 MiB virtual per vCPU
+inline constexpr uint64_t kMonitorImageVirt = 0xffff82d040000000;
+inline constexpr uint64_t kDirectMapVirt = 0xffff830000000000;
+
+// Per-vCPU area, offsets from kPercpuVirt + cpu * kPercpuVirtStride. The
+// syscall stub addresses its stack RIP-relatively, so these distances are
+// the same for every vCPU. Physical backing: kPercpuGpa + cpu * stride,
+// pages in the same order (guard pages are simply not mapped).
+namespace percpu {
+inline constexpr uint64_t kStubOffset = 0x0000;      // syscall entry stub (RX)
+inline constexpr uint64_t kScratchOffset = 0x1000;   // per-CPU scratch / data (RW)
+inline constexpr uint64_t kStackOffset = 0x4000;     // 16 KiB stack, 16 KiB aligned
+inline constexpr uint64_t kStackSize = 0x4000;       // guard page at 0x3000
+inline constexpr uint64_t kIstNmiOffset = 0x9000;    // 1 page each, guards between
+inline constexpr uint64_t kIstDfOffset = 0xb000;
+inline constexpr uint64_t kIstMcOffset = 0xd000;
+inline constexpr uint64_t kTssOffset = 0xf000;
+inline constexpr uint64_t kGdtOffset = 0x10000;      // 16 pages: 14 guest + 2 monitor
+inline constexpr uint64_t kGdtPages = 16;
+inline constexpr uint64_t kGdtReservedOffset = kGdtOffset + 14 * kPageSize;
+inline constexpr uint64_t kEnd = 0x20000;
+}  // namespace percpu
+
+constexpr uint64_t percpu_virt(uint32_t cpu) { return kPercpuVirt + cpu * kPercpuVirtStride; }
+constexpr uint64_t percpu_gpa(uint32_t cpu) { return kPercpuGpa + cpu * kPercpuGpaStride; }
+constexpr uint64_t channel_gpa(uint32_t cpu) { return kChannelGpa + cpu * kChannelSize; }
+constexpr uint64_t direct_map(uint64_t gpa) { return kDirectMapVirt + gpa; }
+
+static_assert(kChannelGpa + kMaxVcpus * kChannelSize <= kMonitorPtPoolGpa);
+static_assert(kPercpuGpa + kMaxVcpus * kPercpuGpaStride <= kM2pGpa);
+static_assert(percpu::kEnd <= kPercpuGpaStride);
+static_assert(percpu::kStackOffset % percpu::kStackSize == 0);
+
+// I/O ports of the monitor -> host doorbells (KVM_EXIT_IO, 32-bit out).
+namespace port {
+inline constexpr uint16_t kConsole = 0x500;   // flush the vCPU's console buffer
+inline constexpr uint16_t kLog = 0x501;       // one monitor log line in the buffer
+inline constexpr uint16_t kShutdown = 0x502;  // value: SHUTDOWN_* reason
+inline constexpr uint16_t kPanic = 0x503;     // panic text + register dump in the page
+inline constexpr uint16_t kReady = 0x504;     // vCPU finished monitor boot
+}  // namespace port
+
+}  // namespace layout
