@@ -47,7 +47,7 @@ struct BootInfo {
     DomainInfo domain;
 };
 
-static_assert(sizeof(DomainInfo) == 16 * 8);
+static_assert(sizeof(DomainInfo) == 15 * 8);
 static_assert(__builtin_offsetof(BootInfo, domain) == 56);
 
 }  // namespace abi

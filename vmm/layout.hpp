@@ -7,6 +7,8 @@
 //   0x0000_1000  BootInfo: host -> monitor description of the domain
 //   0x0001_0000  per-vCPU host channels (console / log buffers, panic dump,
 //                counters), kChannelSize each
+//   0x0003_0000  shared_info page (monitor-owned, the guest may map it)
+//   0x0003_1000  start-up probe page (ring-3 code the monitor runs once)
 //   0x0004_0000  host-built monitor page tables (pool)
 //   0x0020_0000  monitor image (PT_LOAD segments by physical address)
 //   0x0040_0000  per-vCPU areas (stacks, GDT, TSS, syscall stub)
@@ -22,6 +24,8 @@
 //   slot 260  0xffff820000000000  per-vCPU areas, PERCPU_STRIDE apart
 //   slot 261  0xffff82d040000000  monitor image (text, rodata, data, bss)
 //   slot 262  0xffff830000000000  direct map of all guest-physical memory
+//   slot 263  0xffff838000000000  start-up probe page (monitor L4 only, never
+//                                  copied into guest L4s)
 #pragma once
 
 #include <stdint.h>
@@ -36,6 +40,8 @@ inline constexpr uint32_t kMaxVcpus = 8;
 inline constexpr uint64_t kBootInfoGpa = 0x1000;
 inline constexpr uint64_t kChannelGpa = 0x10000;  // + vcpu * kChannelSize
 inline constexpr uint64_t kChannelSize = 0x4000;
+inline constexpr uint64_t kSharedInfoGpa = 0x30000;
+inline constexpr uint64_t kProbePageGpa = 0x31000;
 inline constexpr uint64_t kMonitorPtPoolGpa = 0x40000;
 inline constexpr uint64_t kMonitorPtPoolEnd = 0x200000;
 inline constexpr uint64_t kMonitorImageGpa = 0x200000;
@@ -62,6 +68,8 @@ inline constexpr uint64_t kPercpuVirt = 0xffff820000000000;
 inline constexpr uint64_t kPercpuVirtStride = 0x100000;  // 1 MiB virtual per vCPU
 inline constexpr uint64_t kMonitorImageVirt = 0xffff82d040000000;
 inline constexpr uint64_t kDirectMapVirt = 0xffff830000000000;
+inline constexpr uint64_t kProbeVirt = 0xffff838000000000;
+inline constexpr unsigned kProbeSlot = 263;
 
 // Per-vCPU area, offsets from kPercpuVirt + cpu * kPercpuVirtStride. The
 // syscall stub addresses its stack RIP-relatively, so these distances are
@@ -87,7 +95,7 @@ constexpr uint64_t percpu_gpa(uint32_t cpu) { return kPercpuGpa + cpu * kPercpuG
 constexpr uint64_t channel_gpa(uint32_t cpu) { return kChannelGpa + cpu * kChannelSize; }
 constexpr uint64_t direct_map(uint64_t gpa) { return kDirectMapVirt + gpa; }
 
-static_assert(kChannelGpa + kMaxVcpus * kChannelSize <= kMonitorPtPoolGpa);
+static_assert(kChannelGpa + kMaxVcpus * kChannelSize <= kSharedInfoGpa);
 static_assert(kPercpuGpa + kMaxVcpus * kPercpuGpaStride <= kM2pGpa);
 static_assert(percpu::kEnd <= kPercpuGpaStride);
 static_assert(percpu::kStackOffset % percpu::kStackSize == 0);

@@ -1,0 +1,21 @@
+// pvvmm's exit statuses (documented in README.md and --help).
+#pragma once
+
+namespace pvvmm::cli {
+
+enum ExitStatus : int {
+    kExitPoweroff = 0,      // the guest powered off
+    kExitGuestCrash = 1,    // the guest crashed (or asked to suspend / its watchdog fired)
+    kExitBadInput = 2,      // bad command line, unreadable or malformed guest ELF
+    kExitReboot = 3,        // the guest asked for a reboot
+    kExitMonitorPanic = 4,  // monitor panic, triple fault, or KVM failed while running
+    kExitTimeout = 5,       // --timeout expired
+    kExitHostError = 6,     // /dev/kvm missing or refused, or a KVM set-up ioctl failed
+};
+
+inline constexpr const char* kExitStatusHelp =
+    "Exit status: 0 guest powered off, 1 guest crashed, 2 bad input (options or guest ELF),\n"
+    "3 guest rebooted, 4 monitor panic or KVM failure, 5 --timeout expired,\n"
+    "6 host error (/dev/kvm missing or not permitted, KVM set-up failed).";
+
+}  // namespace pvvmm::cli

@@ -1,0 +1,27 @@
+// Parsing and validation of `pvvmm run` option values; each error is one
+// sentence naming the option and what it accepts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "guest-abi/boot_info.hpp"
+#include "vmm/result.hpp"
+
+namespace pvvmm::cli {
+
+enum class XptiChoice { Off, On, Auto };
+
+// "64M", "64MiB", "1G", "65536K" or a plain number of MiB.
+[[nodiscard]] Result<uint64_t> parse_memory(const std::string& text);
+[[nodiscard]] Result<XptiChoice> parse_xpti(const std::string& text);
+// spdlog level names: trace debug info warn error critical off.
+[[nodiscard]] Result<int> parse_log_level(const std::string& text);
+// Seconds, fractional allowed; 0 means no limit.
+[[nodiscard]] Result<double> parse_timeout(const std::string& text);
+
+// auto: on unless the CPU reports it is not vulnerable to Meltdown
+// (IA32_ARCH_CAPABILITIES.RDCL_NO, read from /proc/cpuinfo's bug list).
+[[nodiscard]] abi::XptiMode resolve_xpti(XptiChoice choice);
+
+}  // namespace pvvmm::cli

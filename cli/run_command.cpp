@@ -1,0 +1,116 @@
+#include "cli/run_command.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/exit_status.hpp"
+#include "cli/options.hpp"
+#include "cli/stats_report.hpp"
+#include "vmm/elf/read_file.hpp"
+#include "vmm/layout.hpp"
+#include "vmm/machine.hpp"
+#include "vmm/monitor_image.hpp"
+
+namespace pvvmm::cli {
+
+void add_run_command(CLI::App& app, RunArgs& a) {
+    auto* run = app.add_subcommand("run", "Run a 64-bit Xen PV guest (default: the bundled demo guest)");
+    run->add_option("guest", a.guest, "Guest kernel: an ELF with Xen PV notes");
+    run->add_option("--xpti", a.xpti, "Meltdown mitigation XPTI: on, off or auto (on unless the CPU is not vulnerable)")
+        ->capture_default_str();
+    run->add_option("--memory", a.memory, "Guest memory, e.g. 64M, 256M, 1G (multiple of 2 MiB)")->capture_default_str();
+    run->add_option("--cmdline", a.cmdline, "Guest command line (start_info.cmd_line)");
+    run->add_option("--timeout", a.timeout, "Stop the guest after this many seconds (0: never)")->capture_default_str();
+    run->add_option("--log-level", a.log_level, "trace, debug, info, warn, error, critical or off")
+        ->capture_default_str();
+    run->add_option("--vcpus", a.vcpus, fmt::format("Number of vCPUs (1..{})", layout::kMaxVcpus))
+        ->capture_default_str();
+    run->add_flag("--stats", a.stats, "Print the monitor's per-vCPU counters at exit (stderr)");
+    run->footer(kExitStatusHelp);
+}
+
+namespace {
+
+int exit_status_of(Outcome o) {
+    switch (o) {
+    case Outcome::Poweroff: return kExitPoweroff;
+    case Outcome::Crash: return kExitGuestCrash;
+    case Outcome::Reboot: return kExitReboot;
+    case Outcome::MonitorPanic: return kExitMonitorPanic;
+    case Outcome::Timeout: return kExitTimeout;
+    }
+    return kExitMonitorPanic;
+}
+
+int fail(const Error& e) {
+    fmt::print(stderr, "pvvmm: {}\n", e.message);
+    switch (e.kind) {
+    case ErrorKind::BadInput: return kExitBadInput;
+    case ErrorKind::Host: return kExitHostError;
+    case ErrorKind::Internal: return kExitMonitorPanic;
+    }
+    return kExitMonitorPanic;
+}
+
+void setup_logging(int level) {
+    auto lvl = static_cast<spdlog::level::level_enum>(level);
+    spdlog::set_default_logger(spdlog::stderr_color_mt("pvvmm"));
+    spdlog::stderr_color_mt("monitor");
+    spdlog::set_level(lvl);
+    spdlog::set_pattern("[%n] [%^%l%$] %v");
+}
+
+}  // namespace
+
+int run_command(const RunArgs& a) {
+    auto level = parse_log_level(a.log_level);
+    if (!level)
+        return fail(level.error());
+    setup_logging(*level);
+    auto xpti = parse_xpti(a.xpti);
+    if (!xpti)
+        return fail(xpti.error());
+    auto memory = parse_memory(a.memory);
+    if (!memory)
+        return fail(memory.error());
+    auto timeout = parse_timeout(a.timeout);
+    if (!timeout)
+        return fail(timeout.error());
+    if (a.vcpus < 1 || a.vcpus > layout::kMaxVcpus)
+        return fail(bad_input("--vcpus {} is outside 1..{}", a.vcpus, layout::kMaxVcpus));
+
+    std::vector<uint8_t> file;
+    std::span<const uint8_t> guest = embedded_demo_guest_elf();
+    if (!a.guest.empty()) {
+        auto bytes = elf::read_file(a.guest);
+        if (!bytes)
+            return fail(bytes.error());
+        file = std::move(*bytes);
+        guest = file;
+    }
+
+    RunOptions options;
+    options.nr_vcpus = a.vcpus;
+    options.xpti = resolve_xpti(*xpti);
+    options.log_level = static_cast<uint8_t>(*level);
+    options.timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
+    spdlog::info("XPTI {} ({}); {} MiB, {} vCPU(s), guest {}", options.xpti == abi::XptiMode::On ? "on" : "off",
+                 a.xpti, *memory >> 20, a.vcpus, a.guest.empty() ? "bundled demo" : a.guest);
+
+    domain::DomainConfig config;
+    config.memory_bytes = *memory;
+    config.cmdline = a.cmdline;
+    auto result = run_domain(guest, config, options);
+    if (!result)
+        return fail(result.error().context(a.guest.empty() ? "demo guest" : a.guest));
+    if (a.stats)
+        print_stats(stderr, *result);
+    if (result->outcome != Outcome::Poweroff)
+        fmt::print(stderr, "pvvmm: {}\n", result->detail);
+    else
+        spdlog::info("{}", result->detail);
+    return exit_status_of(result->outcome);
+}
+
+}  // namespace pvvmm::cli

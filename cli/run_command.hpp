@@ -1,0 +1,22 @@
+// `pvvmm run [options] [guest.elf]`
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace pvvmm::cli {
+
+struct RunArgs {
+    std::string guest;  // empty: the bundled demo guest
+    std::string xpti = "auto";
+    std::string memory = "64M";
+    std::string cmdline;
+    std::string timeout = "60";
+    std::string log_level = "info";
+    unsigned vcpus = 1;
+    bool stats = false;
+};
+
+void add_run_command(CLI::App& app, RunArgs& args);
+[[nodiscard]] int run_command(const RunArgs& args);
+
+}  // namespace pvvmm::cli

@@ -1,0 +1,85 @@
+#include "cli/stats_report.hpp"
+
+#include <fmt/format.h>
+#include <stdint.h>
+#include <xen/xen.h>
+
+namespace pvvmm::cli {
+
+namespace {
+
+const char* hypercall_name(unsigned nr) {
+    switch (nr) {
+    case __HYPERVISOR_set_trap_table: return "set_trap_table";
+    case __HYPERVISOR_mmu_update: return "mmu_update";
+    case __HYPERVISOR_set_gdt: return "set_gdt";
+    case __HYPERVISOR_stack_switch: return "stack_switch";
+    case __HYPERVISOR_set_callbacks: return "set_callbacks";
+    case __HYPERVISOR_fpu_taskswitch: return "fpu_taskswitch";
+    case __HYPERVISOR_memory_op: return "memory_op";
+    case __HYPERVISOR_multicall: return "multicall";
+    case __HYPERVISOR_update_va_mapping: return "update_va_mapping";
+    case __HYPERVISOR_set_timer_op: return "set_timer_op";
+    case __HYPERVISOR_xen_version: return "xen_version";
+    case __HYPERVISOR_console_io: return "console_io";
+    case __HYPERVISOR_grant_table_op: return "grant_table_op";
+    case __HYPERVISOR_vm_assist: return "vm_assist";
+    case __HYPERVISOR_iret: return "iret";
+    case __HYPERVISOR_vcpu_op: return "vcpu_op";
+    case __HYPERVISOR_set_segment_base: return "set_segment_base";
+    case __HYPERVISOR_mmuext_op: return "mmuext_op";
+    case __HYPERVISOR_sched_op: return "sched_op";
+    case __HYPERVISOR_callback_op: return "callback_op";
+    case __HYPERVISOR_event_channel_op: return "event_channel_op";
+    case __HYPERVISOR_physdev_op: return "physdev_op";
+    default: return nullptr;
+    }
+}
+
+const char* vector_name(unsigned v) {
+    static const char* const names[32] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#09",
+                                           "#TS", "#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM",
+                                           "#VE", "#CP", "#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC",
+                                           "#SX", "#31"};
+    return v < 32 ? names[v] : "?";
+}
+
+void row(std::FILE* out, const char* name, uint64_t value) {
+    if (value)
+        fmt::print(out, "  {:<28} {:>12}\n", name, value);
+}
+
+}  // namespace
+
+void print_stats(std::FILE* out, const RunResult& result) {
+    fmt::print(out, "pvvmm statistics\n");
+    for (size_t i = 0; i < result.vcpus.size(); ++i) {
+        const auto& c = result.vcpus[i].counters;
+        fmt::print(out, "vCPU {}:\n", i);
+        fmt::print(out, "  {:<28} {:>12}\n", "guest entries", c.guest_entries);
+        fmt::print(out, "  {:<28} {:>12}\n", "guest exits", c.guest_exits);
+        fmt::print(out, "  {:<28} {:>12}\n", "CR3 writes", c.cr3_writes);
+        row(out, "TLB flushes (local)", c.tlb_flush_local);
+        row(out, "INVLPG (local)", c.invlpg_local);
+        row(out, "syscalls from guest user", c.syscalls_from_user);
+        row(out, "exceptions bounced to guest", c.exceptions_bounced);
+        row(out, "emulated CPUID", c.emulated_cpuid);
+        row(out, "emulated privileged insns", c.emulated_privileged);
+        row(out, "emulated M2P reads (quirk)", c.emulated_m2p_reads);
+        row(out, "emulated int N (quirk)", c.emulated_int_n);
+        row(out, "syscall entries via #PF", c.syscall_via_fault);
+        for (unsigned nr = 0; nr < abi::kHypercallSlots; ++nr) {
+            if (!c.hypercalls[nr])
+                continue;
+            const char* name = hypercall_name(nr);
+            fmt::print(out, "  hypercall {:<18} {:>12}\n", name ? name : fmt::format("#{}", nr), c.hypercalls[nr]);
+        }
+        row(out, "hypercalls unknown (ENOSYS)", c.hypercalls_unknown);
+        row(out, "sub-ops unknown (ENOSYS)", c.subops_unknown);
+        for (unsigned v = 0; v < abi::kVectorSlots; ++v)
+            if (c.exceptions[v])
+                fmt::print(out, "  exception {:<4} (vector {:>2})     {:>12}\n", vector_name(v), v, c.exceptions[v]);
+    }
+}
+
+}  // namespace pvvmm::cli

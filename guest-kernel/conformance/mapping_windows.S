@@ -1,0 +1,17 @@
+/*
+ * Pages of the image the MMU tests remap. They lie inside the boot mapping,
+ * so their L1 entries exist. Defined in assembly so the compiler cannot
+ * assume what they contain.
+ *   scratch_page  the spare frame the tests map elsewhere
+ *   window_a      remapped with HYPERVISOR_update_va_mapping
+ *   window_b      remapped with HYPERVISOR_mmu_update on its L1 entry
+ */
+        .section .bss.page_aligned, "aw", @nobits
+        .balign 4096
+        .globl  scratch_page, window_a, window_b
+scratch_page:
+        .skip   4096
+window_a:
+        .skip   4096
+window_b:
+        .skip   4096

@@ -1,0 +1,46 @@
+// Conformance subtests: each returns an Outcome; main.cpp prints one line
+// per subtest and a single XTF-style verdict line.
+#pragma once
+
+#include "../lib/cpu.hpp"
+#include "../lib/traps.hpp"
+#include "../lib/xen.hpp"
+
+struct Outcome {
+    enum class Kind { ok, failure, skip };
+    Kind kind;
+    char reason[224];
+};
+
+Outcome passed();
+__attribute__((format(printf, 1, 2))) Outcome failed(const char* format, ...);
+__attribute__((format(printf, 1, 2))) Outcome skipped(const char* format, ...);
+
+// Ends the subtest with a failure unless `condition` holds.
+#define REQUIRE(condition, ...)                         \
+    do {                                                \
+        if (!(condition)) return failed(__VA_ARGS__);   \
+    } while (0)
+
+// What main.cpp observed before the subtests ran.
+struct Setup {
+    const start_info* info;
+    uint16_t cs_at_entry;
+    uint16_t ss_at_entry;
+    cpu::CpuidResult hypervisor_leaf_before_traps;  // forced-emulation CPUID, no trap table yet
+    long map_shared_info;
+    uint8_t upcall_mask_at_entry;
+    traps::InstallResult install;
+};
+const Setup& setup();
+
+// One file each.
+Outcome test_start_info();
+Outcome test_xen_version();
+Outcome test_m2p();
+Outcome test_segments();
+Outcome test_traps();
+Outcome test_cpuid();
+Outcome test_mmu();
+Outcome test_security();
+Outcome test_int80();

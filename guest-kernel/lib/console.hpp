@@ -1,0 +1,26 @@
+// Guest console output.
+//
+// Text goes out through HYPERVISOR_console_io(CONSOLEIO_write), Xen's
+// debug console, one line per hypercall. A release Xen refuses that for
+// unprivileged domains (-EPERM); then the text goes to the PV console ring
+// (start_info.console.domU) instead, notified with EVTCHNOP_send.
+#pragma once
+
+#include <stddef.h>
+
+#include "xen.hpp"
+
+namespace console {
+
+void init(const start_info& info);
+void write(const char* text, size_t length);
+// Sends a pending partial line as it is.
+void flush();
+// Terminates a pending partial line, so what follows starts a line of its
+// own (verdict lines must).
+void end_line();
+
+}  // namespace console
+
+// printf-style output to the console (format.hpp lists the conversions).
+__attribute__((format(printf, 1, 2))) void print(const char* format, ...);

@@ -1,0 +1,49 @@
+#include "console.hpp"
+#include "physmap.hpp"
+#include "runtime.hpp"
+#include "shutdown.hpp"
+#include "string.hpp"
+
+namespace runtime {
+namespace {
+
+const start_info* boot = nullptr;
+char command_line_copy[MAX_GUEST_CMDLINE + 1];
+
+}  // namespace
+
+const start_info& boot_info() { return *boot; }
+
+const char* command_line() { return command_line_copy; }
+
+bool command_line_option(const char* key, char* value, unsigned size) {
+    size_t key_length = strlen(key);
+    const char* cursor = command_line_copy;
+    while (*cursor != '\0') {
+        while (*cursor == ' ') ++cursor;
+        const char* word = cursor;
+        while (*cursor != '\0' && *cursor != ' ') ++cursor;
+        size_t word_length = static_cast<size_t>(cursor - word);
+        if (word_length > key_length && strncmp(word, key, key_length) == 0 && word[key_length] == '=') {
+            if (size == 0) return false;
+            size_t value_length = word_length - key_length - 1;
+            if (value_length >= size) value_length = size - 1;  // truncated: matches nothing
+            memcpy(value, word + key_length + 1, value_length);
+            value[value_length] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace runtime
+
+extern "C" [[noreturn]] void runtime_start(const start_info* info) {
+    runtime::boot = info;
+    // cmd_line need not be terminated within its 1024 bytes.
+    memcpy(runtime::command_line_copy, info->cmd_line, MAX_GUEST_CMDLINE);
+    runtime::command_line_copy[MAX_GUEST_CMDLINE] = '\0';
+    physmap::init(*info);
+    console::init(*info);
+    shutdown(guest_main(*info));
+}

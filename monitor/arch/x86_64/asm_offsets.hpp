@@ -1,0 +1,45 @@
+/* Offsets shared by assembly and C++. Only #defines here so that .S files
+ * can include it; regs.hpp checks every value with static_assert. */
+#pragma once
+
+#define REGS_R15 0x00
+#define REGS_R14 0x08
+#define REGS_R13 0x10
+#define REGS_R12 0x18
+#define REGS_RBP 0x20
+#define REGS_RBX 0x28
+#define REGS_R11 0x30
+#define REGS_R10 0x38
+#define REGS_R9 0x40
+#define REGS_R8 0x48
+#define REGS_RAX 0x50
+#define REGS_RCX 0x58
+#define REGS_RDX 0x60
+#define REGS_RSI 0x68
+#define REGS_RDI 0x70
+#define REGS_VECTOR 0x78
+#define REGS_ERROR_CODE 0x80
+#define REGS_RIP 0x88
+#define REGS_CS 0x90
+#define REGS_RFLAGS 0x98
+#define REGS_RSP 0xa0
+#define REGS_SS 0xa8
+#define REGS_SIZE 0xb0
+
+/* CpuInfo sits at the top of each per-CPU stack; its first member is the
+ * guest register frame, so TSS.RSP0 = CpuInfo + REGS_SIZE. */
+#define CPUINFO_SCRATCH_RSP (REGS_SIZE + 0x00)
+#define CPUINFO_SIZE 0x100
+
+/* Per-CPU area offsets (mirror layout::percpu in vmm/layout.hpp). */
+#define PERCPU_STUB_OFFSET 0x0000
+#define PERCPU_STACK_TOP 0x8000
+#define PERCPU_CPUINFO_OFFSET (PERCPU_STACK_TOP - CPUINFO_SIZE)
+
+/* Software vector number for syscall entries (above the 256 IDT vectors). */
+#define VECTOR_SYSCALL 0x100
+
+#define MONITOR_CS 0xe008
+#define MONITOR_DS 0xe010
+#define GUEST_CS64 0xe033
+#define GUEST_SS 0xe02b

@@ -1,0 +1,81 @@
+// set_gdt: the guest's own GDT entries below Xen's reserved ones. Every
+// descriptor is checked (only DPL-3 code/data segments, no system
+// descriptors or gates), then copied into this CPU's GDT; the frames are
+// typed as descriptor pages so the guest cannot map them writable.
+#include <stdint.h>
+#include <xen/xen.h>
+
+#include "monitor/arch/x86_64/cpu.hpp"
+#include "monitor/hypercall/guest_ptr.hpp"
+#include "monitor/hypercall/hypercall.hpp"
+#include "monitor/lib/xen_errno.hpp"
+#include "monitor/mm/pv_mmu.hpp"
+#include "monitor/state.hpp"
+
+namespace monitor {
+
+namespace {
+
+constexpr uint64_t kEntriesPerFrame = 512;
+constexpr uint64_t kMaxFrames = FIRST_RESERVED_GDT_PAGE;
+
+uint64_t gdt_frames[layout::kMaxVcpus][kMaxFrames];
+uint64_t gdt_nr_frames[layout::kMaxVcpus];
+
+bool descriptor_ok(uint64_t d) {
+    if (!(d & (1ull << 47)))
+        return true;  // not present: harmless
+    const unsigned dpl = (d >> 45) & 3;
+    const bool code_or_data = d & (1ull << 44);
+    return code_or_data && dpl == 3;
+}
+
+}  // namespace
+
+int64_t hc_set_gdt(GuestRegs&, const HypercallArgs& a) {
+    Vcpu& v = current();
+    const uint64_t entries = a.a2;
+    if (entries > FIRST_RESERVED_GDT_ENTRY)
+        return -EINVAL;
+    const uint64_t nr = (entries + kEntriesPerFrame - 1) / kEntriesPerFrame;
+    uint64_t frames[kMaxFrames];
+    if (nr && !GuestPtr<uint64_t>(a.a1).read_bytes(frames, nr * sizeof(uint64_t)))
+        return -EFAULT;
+    for (uint64_t i = 0; i < nr; ++i) {
+        if (!is_domain_mfn(frames[i]))
+            return -EINVAL;
+        const auto* d = frame_ptr<const uint64_t>(frames[i]);
+        const uint64_t n = (i + 1 < nr) ? kEntriesPerFrame : entries - i * kEntriesPerFrame;
+        for (uint64_t e = 0; e < n; ++e)
+            if (!descriptor_ok(d[e]))
+                return -EINVAL;
+    }
+    uint64_t taken = 0;
+    for (; taken < nr; ++taken)
+        if (mm::get_page_type(frames[taken], mm::FrameType::SegDesc) < 0)
+            break;
+    if (taken < nr) {
+        for (uint64_t i = 0; i < taken; ++i)
+            mm::put_page_type(frames[i]);
+        return -EINVAL;
+    }
+    for (uint64_t i = 0; i < gdt_nr_frames[v.id]; ++i)
+        mm::put_page_type(gdt_frames[v.id][i]);
+
+    auto* gdt = reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kGdtOffset);
+    for (uint64_t e = 0; e < FIRST_RESERVED_GDT_ENTRY; ++e) {
+        const uint64_t src = e < entries ? frame_ptr<const uint64_t>(frames[e / kEntriesPerFrame])[e % kEntriesPerFrame]
+                                         : 0;
+        if (gdt[e] != src)
+            gdt[e] = src;
+        if (e >= entries && e >= v.gdt_ents)
+            break;  // the rest is already zero
+    }
+    for (uint64_t i = 0; i < nr; ++i)
+        gdt_frames[v.id][i] = frames[i];
+    gdt_nr_frames[v.id] = nr;
+    v.gdt_ents = entries;
+    return 0;
+}
+
+}  // namespace monitor

@@ -1,0 +1,168 @@
+// How the guest kernel tells the monitor where to deliver things and how it
+// returns: set_trap_table, callback_op, stack_switch, set_segment_base,
+// fpu_taskswitch, vm_assist and iret.
+#include <stdint.h>
+#include <xen/callback.h>
+#include <xen/vcpu.h>
+#include <xen/xen.h>
+
+#include "monitor/arch/x86_64/cpu.hpp"
+#include "monitor/hypercall/guest_ptr.hpp"
+#include "monitor/hypercall/hypercall.hpp"
+#include "monitor/lib/xen_errno.hpp"
+#include "monitor/mm/address_space.hpp"
+#include "monitor/state.hpp"
+#include "monitor/traps/bounce.hpp"
+
+namespace monitor {
+
+namespace {
+bool guest_address_ok(uint64_t va) {
+    return (va < HYPERVISOR_VIRT_START || va >= HYPERVISOR_VIRT_END) &&
+           (va < 0x0000800000000000ull || va >= 0xffff800000000000ull);
+}
+}  // namespace
+
+int64_t hc_set_trap_table(GuestRegs&, const HypercallArgs& a) {
+    Vcpu& v = current();
+    if (a.a1 == 0) {
+        for (auto& t : v.traps)
+            t = TrapBounceTarget{};
+        return 0;
+    }
+    GuestPtr<trap_info_t> table(a.a1);
+    for (uint64_t i = 0; i < 256 * 4; ++i) {  // bounded: Xen preempts, we cap
+        trap_info_t ti;
+        if (!table.read(ti, i))
+            return -EFAULT;
+        if (ti.address == 0)
+            return 0;
+        if (!guest_address_ok(ti.address))
+            return -EPERM;
+        auto& t = v.traps[ti.vector];
+        t.address = ti.address;
+        t.cs = ti.cs;
+        t.dpl = ti.flags & 3;
+        t.disables_events = (ti.flags & 4) != 0;
+    }
+    return -E2BIG;
+}
+
+int64_t hc_callback_op(GuestRegs&, const HypercallArgs& a) {
+    Vcpu& v = current();
+    switch (a.a1) {
+    case CALLBACKOP_register: {
+        callback_register_t cb;
+        if (!GuestPtr<callback_register_t>(a.a2).read(cb))
+            return -EFAULT;
+        if (!guest_address_ok(cb.address))
+            return -EINVAL;
+        const bool mask = cb.flags & CALLBACKF_mask_events;
+        switch (cb.type) {
+        case CALLBACKTYPE_event: v.event_callback = cb.address; return 0;
+        case CALLBACKTYPE_failsafe: v.failsafe_callback = cb.address; return 0;
+        case CALLBACKTYPE_syscall:
+            v.syscall_callback = cb.address;
+            v.syscall_disables_events = mask;
+            return 0;
+        case CALLBACKTYPE_nmi: return 0;  // no NMIs are ever delivered to the guest
+        default: return -EINVAL;
+        }
+    }  // unreachable: every case returns
+    case CALLBACKOP_unregister: {
+        callback_unregister_t cb;
+        if (!GuestPtr<callback_unregister_t>(a.a2).read(cb))
+            return -EFAULT;
+        switch (cb.type) {
+        case CALLBACKTYPE_event: v.event_callback = 0; return 0;
+        case CALLBACKTYPE_failsafe: v.failsafe_callback = 0; return 0;
+        case CALLBACKTYPE_syscall: v.syscall_callback = 0; return 0;
+        case CALLBACKTYPE_nmi: return 0;
+        default: return -EINVAL;
+        }
+    }
+    default:
+        return unknown_subop("callback_op", a.a1);
+    }
+}
+
+int64_t hc_stack_switch(GuestRegs&, const HypercallArgs& a) {
+    Vcpu& v = current();
+    v.kernel_ss = a.a1;
+    v.kernel_sp = a.a2;
+    return 0;
+}
+
+int64_t hc_set_segment_base(GuestRegs&, const HypercallArgs& a) {
+    Vcpu& v = current();
+    switch (a.a1) {
+    case SEGBASE_FS:
+        v.fs_base = a.a2;
+        cpu::wrmsr(cpu::kMsrFsBase, a.a2);
+        return 0;
+    case SEGBASE_GS_USER:
+        v.gs_base_user = a.a2;
+        return 0;
+    case SEGBASE_GS_KERNEL:
+        v.gs_base_kernel = a.a2;
+        if (v.kernel_mode)
+            cpu::wrmsr(cpu::kMsrGsBase, a.a2);
+        return 0;
+    case SEGBASE_GS_USER_SEL:
+        // Loading a user %gs selector from kernel mode; only null and the
+        // flat data selector exist, neither of which changes the base.
+        if (a.a2 != 0 && (a.a2 & ~3ull) != (FLAT_USER_DS32 & ~3))
+            return -EINVAL;
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+int64_t hc_fpu_taskswitch(GuestRegs&, const HypercallArgs&) {
+    return 0;  // CR0.TS is never set for the guest: its FPU state stays live
+}
+
+int64_t hc_vm_assist(GuestRegs&, const HypercallArgs& a) {
+    if (a.a1 != VMASST_CMD_enable && a.a1 != VMASST_CMD_disable)
+        return -ENOSYS;
+    switch (a.a2) {
+    case VMASST_TYPE_4gb_segments:
+    case VMASST_TYPE_4gb_segments_notify:
+    case VMASST_TYPE_pae_extended_cr3:
+    case VMASST_TYPE_architectural_iopl:
+    case VMASST_TYPE_runstate_update_flag:
+    case VMASST_TYPE_m2p_strict:
+        return 0;  // no effect for 64-bit PV guests here
+    case VMASST_TYPE_writable_pagetables:
+        return a.a1 == VMASST_CMD_enable ? -EINVAL : 0;  // not supported
+    default:
+        return -EINVAL;
+    }
+}
+
+int64_t hc_iret(GuestRegs& r, const HypercallArgs&) {
+    Vcpu& v = current();
+    struct iret_context ctx;
+    if (!GuestPtr<struct iret_context>(r.rsp).read(ctx))
+        crash_domain(r, "iret: cannot read the iret frame at %#lx", r.rsp);
+    if ((ctx.cs & 3) == 3 && v.kernel_mode) {
+        if (v.user_l4_mfn == 0)
+            crash_domain(r, "iret to user mode without a user page table");
+        toggle_guest_mode(v);
+    }
+    r.rip = ctx.rip;
+    r.cs = ctx.cs | 3;
+    r.rflags = (ctx.rflags & ~(cpu::kRflagsIopl | cpu::kRflagsVm)) | cpu::kRflagsIf;
+    r.rsp = ctx.rsp;
+    r.ss = ctx.ss | 3;
+    if (!(ctx.flags & VGCF_in_syscall)) {
+        r.r11 = ctx.r11;
+        r.rcx = ctx.rcx;
+    }
+    vcpu_info(v).evtchn_upcall_mask = (ctx.rflags & cpu::kRflagsIf) ? 0 : 1;
+    r.rax = ctx.rax;
+    return 0;
+}
+
+}  // namespace monitor

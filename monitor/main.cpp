@@ -1,0 +1,92 @@
+// Monitor start-up on every vCPU: per-CPU descriptors, then on vCPU 0 the
+// host-quirk probe, validation and pinning of the domain's initial page
+// tables, the hypercall page, and the first entry into the guest with
+// Xen's start-of-day register state. Other vCPUs idle until VCPUOP_up.
+#include "guest-abi/boot_info.hpp"
+#include "monitor/arch/x86_64/cpu.hpp"
+#include "monitor/arch/x86_64/descriptors.hpp"
+#include "monitor/arch/x86_64/regs.hpp"
+#include "monitor/hypercall/hypercall.hpp"
+#include "monitor/log.hpp"
+#include "monitor/mm/address_space.hpp"
+#include "monitor/mm/pv_mmu.hpp"
+#include "monitor/quirks/probe.hpp"
+#include "monitor/state.hpp"
+#include "pagetables/entry.hpp"
+
+extern "C" [[noreturn]] void enter_frame(monitor::GuestRegs* regs);
+
+namespace monitor {
+
+namespace {
+
+[[noreturn]] void boot_domain() {
+    Domain& d = domain();
+    Vcpu& v = current();
+    channel().quirks = d.quirks;
+    log(LogLevel::Info, "host KVM quirks: %s", quirks::describe(d.quirks));
+    if (d.boot.xpti == abi::XptiMode::On)
+        log(LogLevel::Warn, "XPTI requested but not yet in effect: this monitor has no XPTI yet");
+
+    const auto& dom = d.boot.domain;
+    d.shared_info = frame_ptr<shared_info_t>(dom.shared_info_mfn);
+
+    // Validate and pin what the domain builder handed over (one reference
+    // for the pin, one for the kernel base pointer, as Xen does).
+    if (int rc = mm::get_page_type(dom.l4_mfn, mm::FrameType::L4); rc < 0)
+        panic("initial page tables (L4 mfn %#lx) failed validation: %ld", dom.l4_mfn, static_cast<long>(rc));
+    mm::frame(dom.l4_mfn).pinned = 1;
+    if (mm::get_page_type(dom.l4_mfn, mm::FrameType::L4) < 0)
+        panic("initial L4 lost its type");
+    v.kernel_l4_mfn = dom.l4_mfn;
+    v.kernel_mode = true;
+
+    if (dom.hypercall_page_va) {
+        const uint64_t l1 = mm::find_l1(dom.l4_mfn, dom.hypercall_page_va);
+        const uint64_t pte = l1 ? frame_ptr<uint64_t>(l1)[pt::table_index(dom.hypercall_page_va, 1)] : 0;
+        if (!(pte & pt::kPresent))
+            panic("hypercall page %#lx is not mapped", dom.hypercall_page_va);
+        write_hypercall_page((pte & pt::kAddrMask) >> 12);
+    }
+
+    load_guest_cr3(v);
+    cpu::wrmsr(cpu::kMsrFsBase, 0);
+    cpu::wrmsr(cpu::kMsrGsBase, 0);
+    log(LogLevel::Debug, "entering guest at %#lx, start_info %#lx, stack %#lx", dom.entry, dom.start_info_va,
+        dom.stack_top_va);
+
+    GuestRegs& r = this_cpu()->regs;
+    r = GuestRegs{};
+    r.rip = dom.entry;
+    r.cs = FLAT_KERNEL_CS;
+    r.ss = FLAT_KERNEL_SS;
+    r.rsp = dom.stack_top_va;
+    r.rsi = dom.start_info_va;
+    r.rflags = 0x202;
+    v.counters->guest_exits++;
+    enter_frame(&r);
+}
+
+}  // namespace
+
+}  // namespace monitor
+
+extern "C" [[noreturn]] void monitor_main(uint32_t cpu_id, const abi::BootInfo* boot) {
+    using namespace monitor;
+    CpuInfo* ci = this_cpu();
+    Vcpu& v = vcpu(cpu_id);
+    ci->cpu_id = cpu_id;
+    ci->vcpu = &v;
+    v.id = cpu_id;
+    v.channel = reinterpret_cast<abi::HostChannel*>(layout::direct_map(layout::channel_gpa(cpu_id)));
+    v.counters = &v.channel->counters;
+    // Every vCPU copies the same bytes; the host wrote them before any ran.
+    domain().boot = *boot;
+    if (boot->magic != abi::kBootInfoMagic || boot->version != abi::kBootInfoVersion)
+        panic("boot info has magic %#lx version %u: host and monitor do not match", boot->magic, boot->version);
+    setup_cpu_descriptors(cpu_id);
+    cpu::outl(layout::port::kReady, cpu_id);
+    if (cpu_id != 0)
+        cpu::halt_forever();  // secondary vCPUs wait (VCPUOP_up comes later)
+    quirks::start_probe(boot_domain);
+}

@@ -1,0 +1,27 @@
+#include "monitor/mm/address_space.hpp"
+
+#include "monitor/arch/x86_64/cpu.hpp"
+
+namespace monitor {
+
+namespace {
+uint64_t loaded_cr3[layout::kMaxVcpus];
+}
+
+void load_guest_cr3(Vcpu& v) {
+    const uint64_t l4 = (!v.kernel_mode && v.user_l4_mfn) ? v.user_l4_mfn : v.kernel_l4_mfn;
+    const uint64_t cr3 = l4 << layout::kPageShift;
+    if (loaded_cr3[v.id] == cr3)
+        return;
+    cpu::write_cr3(cr3);
+    loaded_cr3[v.id] = cr3;
+    v.counters->cr3_writes++;
+}
+
+void flush_tlb_local(Vcpu& v) {
+    cpu::write_cr3(cpu::read_cr3());
+    v.counters->cr3_writes++;
+    v.counters->tlb_flush_local++;
+}
+
+}  // namespace monitor

@@ -1,0 +1,34 @@
+// Per machine frame bookkeeping (Xen's page_info, reduced): the type a
+// guest frame is used as, how many references hold that type, how many
+// writable mappings exist, and whether the guest pinned it. A frame used
+// as a page table is never mapped writable; a type changes only at count 0.
+#pragma once
+
+#include <stdint.h>
+
+#include "monitor/state.hpp"
+#include "vmm/layout.hpp"
+
+namespace monitor::mm {
+
+enum class FrameType : uint8_t { None = 0, L1 = 1, L2 = 2, L3 = 3, L4 = 4, SegDesc = 5 };
+
+struct FrameInfo {
+    FrameType type;
+    uint8_t pinned;
+    uint16_t reserved;
+    uint32_t type_count;
+    uint32_t writable_count;
+    uint32_t reserved2;
+};
+static_assert(sizeof(FrameInfo) == 16);
+static_assert((layout::kFrameTableEnd - layout::kFrameTableGpa) / sizeof(FrameInfo) >=
+              (layout::kM2pEnd - layout::kM2pGpa) / 8, "frame table covers every M2P frame");
+
+inline FrameInfo& frame(uint64_t mfn) {
+    return reinterpret_cast<FrameInfo*>(layout::direct_map(layout::kFrameTableGpa))[mfn];
+}
+
+inline FrameType table_type(int level) { return static_cast<FrameType>(level); }
+
+}  // namespace monitor::mm

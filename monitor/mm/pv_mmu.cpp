@@ -1,0 +1,169 @@
+#include "monitor/mm/pv_mmu.hpp"
+
+#include "monitor/lib/xen_errno.hpp"
+
+#include "monitor/log.hpp"
+#include "pagetables/entry.hpp"
+
+namespace monitor::mm {
+
+namespace {
+
+constexpr uint64_t kPresent = pt::kPresent, kWritable = pt::kWritable, kUser = pt::kUser, kHuge = pt::kHuge;
+// Bits a guest may not set in any entry: the reserved-at-this-level PS bit
+// above L1 and physical address bits beyond 40 (our memory is far smaller).
+constexpr uint64_t kAddrMask = pt::kAddrMask;
+
+uint64_t* table(uint64_t mfn) { return frame_ptr<uint64_t>(mfn); }
+
+bool is_monitor_l4_slot(unsigned index) {
+    return index >= layout::kMonitorSlotFirst && index <= layout::kMonitorSlotLast;
+}
+
+int validate_table(uint64_t mfn, int level);
+void release_table(uint64_t mfn, int level, unsigned upto);
+
+// Takes the reference an entry at `level` holds on its target.
+int get_entry_ref(uint64_t entry, int level) {
+    if (!(entry & kPresent))
+        return 0;
+    const uint64_t target = (entry & kAddrMask) >> 12;
+    if (!guest_may_map(target))
+        return -EPERM;
+    if (level == 1) {
+        if (entry & kWritable) {
+            auto& f = frame(target);
+            if (f.type != FrameType::None && f.type_count > 0)
+                return -EPERM;  // a page table (or GDT page) is never writable
+            f.writable_count++;
+        }
+        return 0;
+    }
+    if (entry & kHuge)
+        return -EINVAL;  // PV guests get no superpages
+    if (target == domain().boot.domain.shared_info_mfn)
+        return -EPERM;
+    return get_page_type(target, table_type(level - 1));
+}
+
+void put_entry_ref(uint64_t entry, int level) {
+    if (!(entry & kPresent))
+        return;
+    const uint64_t target = (entry & kAddrMask) >> 12;
+    if (level == 1) {
+        if (entry & kWritable) {
+            auto& f = frame(target);
+            if (f.writable_count)
+                f.writable_count--;
+        }
+        return;
+    }
+    put_page_type(target);
+}
+
+int validate_table(uint64_t mfn, int level) {
+    uint64_t* t = table(mfn);
+    for (unsigned i = 0; i < pt::kEntries; ++i) {
+        if (level == 4 && is_monitor_l4_slot(i))
+            continue;
+        if (!(t[i] & kPresent))
+            continue;
+        if (int rc = get_entry_ref(t[i], level); rc < 0) {
+            log(LogLevel::Warn, "L%d table mfn %#lx entry %u (%#lx) refused: %d", level, mfn, i, t[i], rc);
+            release_table(mfn, level, i);
+            return rc;
+        }
+        t[i] |= kUser;  // the guest kernel runs in ring 3
+    }
+    if (level == 4) {
+        // Install the monitor's own slots (M2P, per-CPU areas, image, direct map).
+        const uint64_t* monitor_l4 =
+            reinterpret_cast<const uint64_t*>(layout::direct_map(domain().boot.monitor_l4_gpa));
+        for (unsigned i = layout::kMonitorSlotFirst; i <= layout::kMonitorSlotLast; ++i)
+            t[i] = i == layout::kProbeSlot ? 0 : monitor_l4[i];
+    }
+    return 0;
+}
+
+void release_table(uint64_t mfn, int level, unsigned upto) {
+    uint64_t* t = table(mfn);
+    for (unsigned i = 0; i < upto; ++i) {
+        if (level == 4 && is_monitor_l4_slot(i))
+            continue;
+        put_entry_ref(t[i], level);
+    }
+}
+
+}  // namespace
+
+bool guest_may_map(uint64_t mfn) { return is_domain_mfn(mfn) || mfn == domain().boot.domain.shared_info_mfn; }
+
+int get_page_type(uint64_t mfn, FrameType type) {
+    if (!is_domain_mfn(mfn))
+        return -EINVAL;
+    auto& f = frame(mfn);
+    if (f.type_count > 0) {
+        if (f.type != type)
+            return -EINVAL;
+        f.type_count++;
+        return 0;
+    }
+    if (type != FrameType::None && f.writable_count > 0)
+        return -EINVAL;  // still mapped writable somewhere
+    f.type = type;
+    f.type_count = 1;
+    const int level = static_cast<int>(type);
+    if (level >= 1 && level <= 4) {
+        if (int rc = validate_table(mfn, level); rc < 0) {
+            f.type_count = 0;
+            f.type = FrameType::None;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void put_page_type(uint64_t mfn) {
+    auto& f = frame(mfn);
+    if (f.type_count == 0)
+        return;
+    if (--f.type_count == 0) {
+        const int level = static_cast<int>(f.type);
+        if (level >= 1 && level <= 4)
+            release_table(mfn, level, pt::kEntries);
+        f.type = FrameType::None;
+    }
+}
+
+int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry) {
+    if (!is_domain_mfn(table_mfn) || index >= pt::kEntries)
+        return -EINVAL;
+    auto& f = frame(table_mfn);
+    const int level = static_cast<int>(f.type);
+    if (f.type_count == 0 || level < 1 || level > 4)
+        return -EINVAL;  // not a validated page table
+    if (level == 4 && is_monitor_l4_slot(index))
+        return -EINVAL;
+    if (new_entry & kPresent)
+        new_entry |= kUser;
+    uint64_t* t = table(table_mfn);
+    const uint64_t old = t[index];
+    if (int rc = get_entry_ref(new_entry, level); rc < 0)
+        return rc;
+    t[index] = new_entry;
+    put_entry_ref(old, level);
+    return 0;
+}
+
+uint64_t find_l1(uint64_t l4_mfn, uint64_t va) {
+    uint64_t mfn = l4_mfn;
+    for (int level = 4; level > 1; --level) {
+        const uint64_t e = table(mfn)[pt::table_index(va, level)];
+        if (!(e & kPresent) || (e & kHuge))
+            return 0;
+        mfn = (e & kAddrMask) >> 12;
+    }
+    return mfn;
+}
+
+}  // namespace monitor::mm

@@ -1,0 +1,99 @@
+#include "monitor/quirks/probe.hpp"
+
+#include "monitor/arch/x86_64/cpu.hpp"
+#include "monitor/log.hpp"
+#include "monitor/state.hpp"
+
+extern "C" [[noreturn]] void enter_frame(monitor::GuestRegs* regs);
+
+namespace monitor::quirks {
+
+namespace {
+
+enum Step : uint32_t { kSyscall = 0, kIntN = 1, kSlot256 = 2, kDone = 3 };
+
+// Ring-3 code of each experiment, at 16-byte slots of the probe page.
+constexpr uint8_t kSyscallCode[] = {0x0f, 0x05};           // syscall
+constexpr uint8_t kIntNCode[] = {0xcd, 0x80};              // int $0x80
+constexpr uint8_t kSlot256Code[] = {0x48, 0xa1, 0, 0, 0, 0, 0, 0x80, 0xff, 0xff,  // movabs 0xffff800000000000, %rax
+                                    0x0f, 0x0b};           // ud2: reached only if the read worked
+constexpr uint64_t kSlotSize = 16;
+
+uint32_t step = kDone;
+void (*continuation)() = nullptr;
+
+[[noreturn]] void run_step(uint32_t s) {
+    step = s;
+    auto& r = this_cpu()->regs;
+    r = GuestRegs{};
+    r.rip = layout::kProbeVirt + s * kSlotSize;
+    r.cs = GUEST_CS64;
+    r.ss = GUEST_SS;
+    r.rflags = 0x2;
+    enter_frame(&r);
+}
+
+}  // namespace
+
+bool probe_active() { return step != kDone; }
+
+void start_probe(void (*boot_continue)()) {
+    continuation = boot_continue;
+    auto* page = reinterpret_cast<uint8_t*>(layout::direct_map(layout::kProbePageGpa));
+    __builtin_memcpy(page + kSyscall * kSlotSize, kSyscallCode, sizeof(kSyscallCode));
+    __builtin_memcpy(page + kIntN * kSlotSize, kIntNCode, sizeof(kIntNCode));
+    __builtin_memcpy(page + kSlot256 * kSlotSize, kSlot256Code, sizeof(kSlot256Code));
+    run_step(kSyscall);
+}
+
+void on_probe_trap(GuestRegs& r) {
+    auto& quirks = domain().quirks;
+    switch (step) {
+    case kSyscall:
+        // Real x86: the stub ran in ring 0 and reports VECTOR_SYSCALL.
+        // Here: a #PF on the supervisor-only stub, fetched from CPL3.
+        if (r.vector == 14 && r.rip == layout::percpu_virt(0) + PERCPU_STUB_OFFSET)
+            quirks |= abi::kQuirkSyscallStaysInRing3;
+        else if (r.vector != VECTOR_SYSCALL)
+            panic_regs(&r, "probe: syscall from ring 3 gave vector %lu", r.vector);
+        run_step(kIntN);
+    case kIntN:
+        if (r.vector == 6)
+            quirks |= abi::kQuirkIntNRaisesUd;
+        else if (!(r.vector == 13 && r.error_code == ((0x80 << 3) | 2)))
+            panic_regs(&r, "probe: int $0x80 from ring 3 gave vector %lu error %#lx", r.vector, r.error_code);
+        run_step(kSlot256);
+    case kSlot256:
+        if (r.vector == 14 && r.rip == layout::kProbeVirt + kSlot256 * kSlotSize)
+            quirks |= abi::kQuirkSlot256FaultsRing3;
+        else if (!(r.vector == 6 && r.rip == layout::kProbeVirt + kSlot256 * kSlotSize + 10))
+            panic_regs(&r, "probe: ring-3 read of slot 256 gave vector %lu", r.vector);
+        step = kDone;
+        continuation();
+        panic("probe continuation returned");
+    default:
+        panic_regs(&r, "probe: trap in unknown step %u", step);
+    }
+}
+
+const char* describe(uint32_t q) {
+    if (q == 0)
+        return "none (real-x86 behaviour)";
+    static char buf[160];
+    buf[0] = 0;
+    size_t n = 0;
+    auto add = [&](const char* s) {
+        while (*s && n + 1 < sizeof(buf))
+            buf[n++] = *s++;
+        buf[n] = 0;
+    };
+    if (q & abi::kQuirkSyscallStaysInRing3)
+        add("syscall-stays-in-ring3(entry via #PF at LSTAR) ");
+    if (q & abi::kQuirkIntNRaisesUd)
+        add("int-N-raises-#UD(decoded) ");
+    if (q & abi::kQuirkSlot256FaultsRing3)
+        add("slot-256-faults-in-ring3(M2P reads emulated) ");
+    return buf;
+}
+
+}  // namespace monitor::quirks

@@ -1,0 +1,61 @@
+// The monitor's state: one PV domain (what the host built, shared_info,
+// frame bookkeeping) and one Vcpu per CPU (1:1, never migrated).
+#pragma once
+
+#include <stdint.h>
+#include <xen/xen.h>
+
+#include "guest-abi/boot_info.hpp"
+#include "guest-abi/host_channel.hpp"
+#include "vmm/layout.hpp"
+
+namespace monitor {
+
+struct TrapBounceTarget {
+    uint64_t address = 0;
+    uint16_t cs = 0;
+    uint8_t dpl = 0;
+    bool disables_events = false;  // trap_info "IF" flag: mask upcalls on entry
+};
+
+struct Vcpu {
+    uint32_t id = 0;
+    abi::HostChannel* channel = nullptr;
+    abi::Counters* counters = nullptr;
+    bool kernel_mode = true;
+    uint64_t kernel_l4_mfn = 0;
+    uint64_t user_l4_mfn = 0;  // 0: none registered
+    uint64_t kernel_ss = 0, kernel_sp = 0;
+    uint64_t fs_base = 0, gs_base_kernel = 0, gs_base_user = 0;
+    TrapBounceTarget traps[256];
+    uint64_t event_callback = 0, failsafe_callback = 0, syscall_callback = 0;
+    bool syscall_disables_events = false;
+    uint64_t gdt_ents = 0;
+};
+
+struct Domain {
+    abi::BootInfo boot;
+    shared_info_t* shared_info = nullptr;
+    uint32_t quirks = 0;
+    uint64_t lstar_stub_offset = layout::percpu::kStubOffset;
+};
+
+Domain& domain();
+Vcpu& vcpu(uint32_t id);
+Vcpu& current();
+
+inline vcpu_info_t& vcpu_info(const Vcpu& v) { return domain().shared_info->vcpu_info[v.id]; }
+
+inline bool has_quirk(abi::HostQuirk q) { return (domain().quirks & q) != 0; }
+
+// Guest frames as the monitor sees them: through the direct map.
+template <typename T = void>
+inline T* frame_ptr(uint64_t mfn) {
+    return reinterpret_cast<T*>(layout::direct_map(mfn << layout::kPageShift));
+}
+inline bool is_domain_mfn(uint64_t mfn) {
+    const auto& d = domain().boot.domain;
+    return mfn >= d.first_mfn && mfn < d.first_mfn + d.nr_pages;
+}
+
+}  // namespace monitor

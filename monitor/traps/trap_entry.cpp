@@ -1,0 +1,135 @@
+// The C++ side of every entry into the monitor (entry.S: common_entry).
+// Guest entries are dispatched to hypercalls, emulation or the guest's own
+// handlers; monitor faults are fixed up (guest-memory copies) or panic.
+#include "monitor/arch/x86_64/cpu.hpp"
+#include "monitor/arch/x86_64/regs.hpp"
+#include "monitor/hypercall/hypercall.hpp"
+#include "monitor/log.hpp"
+#include "monitor/mm/address_space.hpp"
+#include "monitor/quirks/probe.hpp"
+#include "monitor/state.hpp"
+#include "monitor/traps/bounce.hpp"
+#include "monitor/traps/emulate.hpp"
+
+extern "C" const uint64_t __extable_start[], __extable_end[];
+
+namespace monitor {
+
+namespace {
+
+constexpr unsigned kVecDebug = 1, kVecBreakpoint = 3, kVecOverflow = 4, kVecInvalidOpcode = 6, kVecGp = 13,
+                   kVecPageFault = 14;
+constexpr uint64_t kPfUser = 1u << 2, kPfReserved = 1u << 3;
+
+bool vector_has_error_code(uint64_t v) {
+    return v == 8 || v == 10 || v == 11 || v == 12 || v == 13 || v == 14 || v == 17 || v == 21 || v == 29 || v == 30;
+}
+
+void handle_monitor_fault(GuestRegs& r) {
+    for (const uint64_t* e = __extable_start; e < __extable_end; e += 2) {
+        if (e[0] == r.rip) {
+            r.rip = e[1];
+            return;
+        }
+    }
+    panic_regs(&r, "monitor fault: vector %lu error %#lx at %#lx (cr2 %#lx)", r.vector, r.error_code, r.rip,
+               cpu::read_cr2());
+}
+
+// A guest-user syscall goes to the guest kernel's syscall callback.
+void syscall_from_user(GuestRegs& r) {
+    Vcpu& v = current();
+    v.counters->syscalls_from_user++;
+    bounce_to_guest(r, Bounce{v.syscall_callback, false, 0, v.syscall_disables_events});
+    r.rflags &= ~cpu::kRflagsDf;
+}
+
+void handle_syscall(GuestRegs& r) {
+    // syscall clobbers rcx/r11 with the return rip/rflags; keep Xen's view.
+    r.rcx = r.rip;
+    r.r11 = r.rflags;
+    if (current().kernel_mode)
+        do_hypercall(r);
+    else
+        syscall_from_user(r);
+}
+
+void handle_page_fault(GuestRegs& r) {
+    const uint64_t cr2 = cpu::read_cr2();
+    Vcpu& v = current();
+    // Host quirk: a ring-3 syscall fetched the supervisor-only LSTAR stub.
+    if (cr2 == r.rip && r.rip == layout::percpu_virt(v.id) + PERCPU_STUB_OFFSET) {
+        v.counters->syscall_via_fault++;
+        r.rip = r.rcx;      // return address saved by syscall
+        r.rflags = r.r11;   // rflags before SFMASK
+        r.vector = VECTOR_SYSCALL;
+        r.error_code = 0;
+        handle_syscall(r);
+        return;
+    }
+    if ((r.error_code & kPfReserved) && emulate_m2p_read(r, cr2))
+        return;
+    vcpu_info(v).arch.cr2 = cr2;
+    uint32_t error = static_cast<uint32_t>(r.error_code);
+    if (v.kernel_mode)
+        error &= ~kPfUser;  // the guest kernel believes it runs in ring 0
+    deliver_exception(r, kVecPageFault, true, error);
+}
+
+void handle_guest_trap(GuestRegs& r) {
+    Vcpu& v = current();
+    v.counters->guest_entries++;
+    if (r.vector == VECTOR_SYSCALL) {
+        handle_syscall(r);
+        return;
+    }
+    if (r.vector < abi::kVectorSlots)
+        v.counters->exceptions[r.vector]++;
+    switch (r.vector) {
+    case kVecPageFault:
+        handle_page_fault(r);
+        return;
+    case kVecInvalidOpcode:
+        if (emulate_forced_cpuid(r) || emulate_soft_interrupt_after_ud(r))
+            return;
+        deliver_exception(r, kVecInvalidOpcode, false, 0);
+        return;
+    case kVecGp:
+        if (r.error_code == 0 && emulate_privileged(r))
+            return;
+        if ((r.error_code & 7) == 2) {  // IDT gate refused an `int N`
+            const unsigned vec = static_cast<unsigned>(r.error_code >> 3);
+            deliver_soft_interrupt(r, vec, 2);
+            return;
+        }
+        deliver_exception(r, kVecGp, true, static_cast<uint32_t>(r.error_code));
+        return;
+    case kVecBreakpoint:
+    case kVecOverflow:
+    case kVecDebug:
+        deliver_exception(r, static_cast<unsigned>(r.vector), false, 0);
+        return;
+    default:
+        if (r.vector >= 32)
+            panic_regs(&r, "unexpected interrupt vector %lu", r.vector);
+        deliver_exception(r, static_cast<unsigned>(r.vector), vector_has_error_code(r.vector),
+                          static_cast<uint32_t>(r.error_code));
+        return;
+    }
+}
+
+}  // namespace
+
+extern "C" void trap_entry(GuestRegs* regs) {
+    GuestRegs& r = *regs;
+    if ((r.cs & 3) == 0) {
+        handle_monitor_fault(r);
+        return;
+    }
+    if (quirks::probe_active())
+        quirks::on_probe_trap(r);
+    handle_guest_trap(r);
+    current().counters->guest_exits++;
+}
+
+}  // namespace monitor

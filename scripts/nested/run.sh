@@ -1,0 +1,161 @@
+#!/bin/bash
+# scripts/nested/run.sh: run a host program inside QEMU-TCG (emulated AMD CPU
+# with SVM) whose Debian 12 kernel has kvm_amd loaded, i.e. against a /dev/kvm
+# with real x86 semantics.  Run scripts/nested/setup.sh first.
+#
+# usage: run.sh [options] [--] PROGRAM [ARGS...]
+#   -t SEC    wall-clock limit for the emulator (default 120); expiry -> exit 124
+#   -s N      emulated vCPUs (default 2)          -m MEM  guest RAM (default 2G)
+#   -f FILE   copy FILE into the payload dir, the program's cwd (repeatable);
+#             ARGS name it by its basename
+#   -e VAR=V  set an environment variable for PROGRAM (repeatable)
+#   -k OPTS   kvm_amd module parameters, comma-separated (e.g. npt=0)
+#   -o DIR    keep console.log, stdout.log, stderr.log, qemu.log in DIR
+#   -v        copy the guest console (kernel log, markers) to stderr as it runs
+#
+# PROGRAM may be dynamically linked: it and every library `ldd` lists (plus the
+# dynamic loader) are copied into /payload and it runs as
+#   /payload$ ./ld-linux-x86-64.so.2 --library-path /payload/lib ./PROGRAM ARGS
+# (so /proc/self/exe is the loader).  Static programs and scripts (#!/bin/sh,
+# busybox only) run directly.
+# PROGRAM's stdout and stderr come back on our stdout and stderr (separately,
+# each printed as a whole after the guest powers off, stdout first).
+# Exit status: PROGRAM's (128+N if killed by signal N); 124 = emulator timeout;
+# 125 = the guest reported no status (boot/KVM failure; console tail on
+# stderr, log dir kept); 2 = usage or setup error.
+set -euo pipefail
+DIR=${PVVMM_NESTED_DIR:-/var/tmp/pvvmm-nested}
+T=120 SMP=2 MEM=2G AMD_OPTS='' OUTDIR='' VERBOSE=''
+FILES=() ENVS=()
+me=nested/run.sh
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+die() { echo "$me: error: $*" >&2; exit 2; }
+trap 'echo "$me: error: line $LINENO: $BASH_COMMAND failed" >&2; exit 2' ERR
+while getopts "t:s:m:f:e:k:o:vh" o; do
+	case $o in
+	t) T=$OPTARG ;; s) SMP=$OPTARG ;; m) MEM=$OPTARG ;; f) FILES+=("$OPTARG") ;;
+	e) ENVS+=("$OPTARG") ;; k) AMD_OPTS=$OPTARG ;; o) OUTDIR=$OPTARG ;; v) VERBOSE=1 ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] || usage
+[[ $T =~ ^[0-9]+$ && $SMP =~ ^[0-9]+$ ]] || die "-t and -s take numbers"
+[ -f "$DIR/stamp" ] && [ -f "$DIR/vmlinuz" ] && [ -f "$DIR/base.cpio.gz" ] ||
+	die "no nested-KVM cache in $DIR; run scripts/nested/setup.sh first"
+command -v qemu-system-x86_64 >/dev/null && command -v busybox >/dev/null ||
+	die "qemu-system-x86_64 or busybox missing; run scripts/nested/setup.sh"
+
+PROG=$1
+shift
+[[ $PROG == */* ]] || PROG=$(command -v "$PROG") || die "$PROG: not found"
+[ -f "$PROG" ] && [ -r "$PROG" ] || die "$PROG: not a readable file"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/pvvmm-nested.XXXXXX")
+keep=
+cleanup() { # keep only the logs when the guest failed (see "keep=1" below)
+	if [ -n "$keep" ]; then rm -rf "$W/root" "$W/payload.cpio" "$W/initrd"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+qpid=''
+on_signal() { # stop the emulator too, then exit (cleanup runs on EXIT)
+	trap - INT TERM HUP
+	if [ -n "$qpid" ]; then kill -TERM "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; fi
+	exit "$1"
+}
+trap 'on_signal 129' HUP
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+P=$W/root/payload
+mkdir -p "$P/lib"
+
+q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }   # quote for sh
+name=$(basename "$PROG")
+cp -L "$PROG" "$P/$name"
+chmod 755 "$P/$name"
+# shared libraries: lines "soname => /path (addr)", "/path/ld-linux... (addr)", "linux-vdso.so.1 (addr)"
+loader=
+if ldd_out=$(timeout 30 ldd "$PROG" 2>&1) && ! grep -qE 'not a dynamic|statically linked' <<<"$ldd_out"; then
+	while read -r a b c _; do
+		if [ "$b" = "=>" ]; then
+			[ "$c" != "not" ] || die "$PROG needs $a, which ldd cannot find"
+			[[ $c == /* ]] || continue   # e.g. vdso with a "=>"
+			cp -L "$c" "$P/lib/$a"
+		elif [[ $a == /* ]]; then
+			loader=$(basename "$a")
+			cp -L "$a" "$P/$loader"
+			chmod 755 "$P/$loader"
+		fi
+	done <<<"$ldd_out"
+	[ -n "$loader" ] || die "ldd lists no dynamic loader for $PROG"
+fi
+for f in "${FILES[@]+"${FILES[@]}"}"; do
+	b=$(basename "$f")
+	case $b in cmd | lib | "$name" | "$loader") die "-f $f: name '$b' is taken in the payload dir" ;; esac
+	[ -e "$f" ] || die "-f $f: no such file"
+	cp -rL "$f" "$P/$b"
+done
+{
+	for e in "${ENVS[@]+"${ENVS[@]}"}"; do
+		[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "-e $e: want VAR=VALUE"
+		echo "export ${e%%=*}=$(q "${e#*=}")"
+	done
+	printf 'exec'
+	[ -n "$loader" ] && printf ' ./%s --library-path /payload/lib' "$loader"
+	printf ' ./%s' "$(q "$name")"
+	for a in "$@"; do printf ' %s' "$(q "$a")"; done
+	echo
+} >"$P/cmd"
+# second (uncompressed) cpio archive; the kernel unpacks it over the base one
+(cd "$W/root" && find . | busybox cpio -o -H newc 2>/dev/null) >"$W/payload.cpio"
+cat "$DIR/base.cpio.gz" "$W/payload.cpio" >"$W/initrd"
+
+L=${OUTDIR:-$W}
+mkdir -p "$L"
+: >"$L/console.log"; : >"$L/stdout.log"; : >"$L/stderr.log"; : >"$L/qemu.log"
+# quiet and fast: no audit, LSMs, crypto self-tests (kdf108's alone is 0.4 s
+# under TCG) or read-only-data/W+X pass; none of it matters for KVM
+APPEND="console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off nokaslr 8250.nr_uarts=3"
+APPEND="$APPEND audit=0 security=none cryptomgr.notests initcall_blacklist=crypto_kdf108_init rodata=off"
+KERNEL=$DIR/vmlinux   # PVH entry, no in-guest decompression (see setup.sh)
+[ -f "$KERNEL" ] || KERNEL=$DIR/vmlinuz
+[ -n "$AMD_OPTS" ] && APPEND="$APPEND pvvmm_kvm_amd=$AMD_OPTS"
+tailpid=
+if [ -n "$VERBOSE" ]; then
+	tail -n +1 -f "$L/console.log" >&2 &
+	tailpid=$!
+fi
+# In the background so that our INT/TERM traps run at once (on_signal stops it);
+# --foreground keeps QEMU in our process group for harnesses that kill the group.
+timeout --foreground -k 5 "$T" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$SMP" -m "$MEM" \
+	-nodefaults -no-user-config -display none -monitor none -no-reboot \
+	-serial "file:$L/console.log" -serial "file:$L/stdout.log" -serial "file:$L/stderr.log" \
+	-kernel "$KERNEL" -initrd "$W/initrd" -append "$APPEND" </dev/null >"$L/qemu.log" 2>&1 &
+qpid=$!
+qrc=0
+wait "$qpid" || qrc=$?
+qpid=''
+if [ -n "$tailpid" ]; then sleep 0.2; kill "$tailpid" 2>/dev/null || true; wait "$tailpid" 2>/dev/null || true; fi
+
+cat "$L/stdout.log"
+cat "$L/stderr.log" >&2
+rc=$(sed -n 's/.*@@PVVMM-EXIT \([0-9]*\)@@.*/\1/p' "$L/console.log" | tail -1)
+if [ -z "$rc" ]; then
+	keep=1
+	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		echo "$me: timeout: emulator killed after $T s" >&2
+		rc=124
+	else
+		echo "$me: the guest reported no exit status (qemu exit $qrc)" >&2
+		grep -h . "$L/qemu.log" | sed 's/^/  qemu: /' | tail -5 >&2 || true
+		rc=125
+	fi
+	grep -o '@@PVVMM-ERROR.*@@' "$L/console.log" | sed "s|^|$me: guest: |" >&2 || true
+	if [ -s "$L/console.log" ]; then
+		echo "$me: console tail ($L/console.log):" >&2
+		tail -n 25 "$L/console.log" | sed 's/^/  | /' >&2
+	else
+		echo "$me: the console is empty: the kernel did not get far (too little -m?); logs in $L" >&2
+	fi
+fi
+exit "$rc"

@@ -1,0 +1,69 @@
+#include "vmm/domain/domain_layout.hpp"
+
+#include "vmm/layout.hpp"
+
+namespace pvvmm::domain {
+
+namespace {
+constexpr uint64_t kPage = 0x1000;
+constexpr uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+constexpr uint64_t round_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
+
+uint64_t tables_at(uint64_t start, uint64_t end, int shift) {
+    return ((end - 1) >> shift) - (start >> shift) + 1;
+}
+}  // namespace
+
+uint64_t count_page_tables(uint64_t start, uint64_t end) {
+    // One L4, plus one table per 512 GiB (L3), 1 GiB (L2) and 2 MiB (L1) touched.
+    return 1 + tables_at(start, end, 39) + tables_at(start, end, 30) + tables_at(start, end, 21);
+}
+
+Result<DomainLayout> plan_domain(const elf::GuestImage& image, const DomainConfig& config) {
+    DomainLayout l;
+    l.nr_pages = config.memory_bytes >> layout::kPageShift;
+    l.virt_base = image.virt_base;
+    l.virt_start = round_down(image.virt_kstart, kPage);
+    l.kernel_end = round_up(image.virt_kend, kPage);
+    l.entry = image.virt_entry;
+    l.hypercall_page = image.hypercall_page;
+
+    uint64_t next = l.kernel_end;
+    auto take = [&next](uint64_t pages) {
+        uint64_t va = next;
+        next += pages * kPage;
+        return va;
+    };
+    l.p2m_pages = round_up(l.nr_pages * 8, kPage) / kPage;
+    l.p2m_va = take(l.p2m_pages);
+    l.start_info_va = take(1);
+    l.store_va = take(1);
+    l.console_va = take(1);
+    l.pt_va = next;
+
+    // The tables must also map themselves and what follows them: iterate
+    // until the count no longer changes (it converges in two rounds).
+    uint64_t frames = 0;
+    for (;;) {
+        const uint64_t stack = l.pt_va + frames * kPage;
+        const uint64_t end = round_up(stack + kPage + (512ull << 10), 4ull << 20);
+        const uint64_t need = count_page_tables(l.virt_start, end);
+        if (need == frames) {
+            l.stack_va = stack;
+            l.mapped_end = end;
+            break;
+        }
+        frames = need;
+    }
+    l.pt_frames = frames;
+
+    if (l.virt_start < l.virt_base)
+        return bad_input("guest image starts at {:#x}, below its VIRT_BASE {:#x}", l.virt_start, l.virt_base);
+    const uint64_t needed_pages = l.pfn_of(l.mapped_end);
+    if (needed_pages > l.nr_pages)
+        return bad_input("guest needs {} KiB for its image and boot structures but --memory gives {} KiB",
+                         needed_pages * 4, l.nr_pages * 4);
+    return l;
+}
+
+}  // namespace pvvmm::domain

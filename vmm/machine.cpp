@@ -1,0 +1,178 @@
+#include "vmm/machine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <memory>
+
+#include "guest-abi/boot_info.hpp"
+#include "vmm/domain/builder.hpp"
+#include "vmm/elf/guest_image.hpp"
+#include "vmm/kvm/system.hpp"
+#include "vmm/kvm/vm.hpp"
+#include "vmm/layout.hpp"
+#include "vmm/memory.hpp"
+#include "vmm/monitor_image.hpp"
+#include "vmm/vcpu_thread.hpp"
+
+namespace pvvmm {
+
+const char* outcome_name(Outcome o) {
+    switch (o) {
+    case Outcome::Poweroff: return "poweroff";
+    case Outcome::Crash: return "crash";
+    case Outcome::Reboot: return "reboot";
+    case Outcome::MonitorPanic: return "monitor-panic";
+    case Outcome::Timeout: return "timeout";
+    }
+    return "?";
+}
+
+namespace {
+
+constexpr uint16_t kMonitorCs = 0xe008;
+constexpr uint16_t kMonitorDs = 0xe010;
+constexpr uint16_t kTssSelector = 0xe040;
+
+kvm_segment flat_segment(uint16_t selector, bool code) {
+    kvm_segment s{};
+    s.selector = selector;
+    s.limit = 0xffffffff;
+    s.type = code ? 11 : 3;
+    s.present = 1;
+    s.s = 1;
+    s.l = code ? 1 : 0;
+    s.db = code ? 0 : 1;
+    s.g = 1;
+    return s;
+}
+
+// Every vCPU starts in long mode at the monitor entry on its own stack.
+Result<void> init_vcpu(const kvm::Vcpu& vcpu, const MonitorImage& monitor,
+                       const std::vector<kvm_cpuid_entry2>& cpuid) {
+    auto entries = cpuid;
+    for (auto& e : entries) {
+        if (e.function == 1)
+            e.ebx = (e.ebx & 0x00ffffff) | (vcpu.id() << 24);  // initial APIC id
+        if (e.function == 0xb || e.function == 0x1f)
+            e.edx = vcpu.id();
+    }
+    PVVMM_TRY(vcpu.set_cpuid(entries));
+    PVVMM_TRY(vcpu.set_tsc_offset(0));
+
+    auto sregs = vcpu.get_sregs();
+    if (!sregs)
+        return sregs.error();
+    auto& s = *sregs;
+    s.cs = flat_segment(kMonitorCs, true);
+    s.ds = s.es = s.fs = s.gs = s.ss = flat_segment(kMonitorDs, false);
+    s.tr = kvm_segment{};
+    s.tr.selector = kTssSelector;
+    s.tr.base = layout::percpu_virt(vcpu.id()) + layout::percpu::kTssOffset;
+    s.tr.limit = 0x67;
+    s.tr.type = 11;  // 64-bit TSS, busy
+    s.tr.present = 1;
+    s.ldt = kvm_segment{};
+    s.ldt.unusable = 1;
+    s.gdt.base = layout::percpu_virt(vcpu.id()) + layout::percpu::kGdtOffset;
+    s.gdt.limit = layout::percpu::kGdtPages * layout::kPageSize - 1;
+    s.idt.base = 0;
+    s.idt.limit = 0;  // the monitor loads its IDT first thing
+    s.cr0 = 0x80050033;  // PG WP AM NE ET MP PE
+    s.cr3 = monitor.l4_gpa;
+    s.cr4 = 0x620;       // PAE OSFXSR OSXMMEXCPT
+    s.efer = 0xd01;      // NXE LMA LME SCE
+    PVVMM_TRY(vcpu.set_sregs(s));
+
+    kvm_regs regs{};
+    regs.rip = monitor.entry;
+    regs.rsp = layout::percpu_virt(vcpu.id()) + layout::percpu::kStackOffset + layout::percpu::kStackSize;
+    regs.rdi = vcpu.id();
+    regs.rsi = layout::direct_map(layout::kBootInfoGpa);
+    regs.rflags = 2;
+    return vcpu.set_regs(regs);
+}
+
+void install_kick_handler() {
+    struct sigaction sa{};
+    sa.sa_handler = [](int) {};  // only interrupts KVM_RUN
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, nullptr);
+}
+
+}  // namespace
+
+Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::DomainConfig& config,
+                             const RunOptions& options) {
+    auto image = elf::load_guest_image(guest_elf);
+    if (!image)
+        return image.error();
+    auto plan = domain::plan_domain(*image, config);
+    if (!plan)
+        return plan.error();
+    spdlog::debug("guest: {}", elf::describe(*image));
+
+    auto sys = kvm::System::open(options.kvm_path);
+    if (!sys)
+        return sys.error();
+    auto vm = kvm::Vm::create(*sys);
+    if (!vm)
+        return vm.error();
+    auto mem = GuestMemory::create(layout::kDomainRamGpa + config.memory_bytes);
+    if (!mem)
+        return mem.error();
+    PVVMM_TRY(mem->register_with(*vm));
+
+    auto monitor = load_monitor(*mem, embedded_monitor_elf(), options.nr_vcpus);
+    if (!monitor)
+        return monitor.error();
+    auto domain = domain::build_domain(*mem, *image, config, *plan);
+    if (!domain)
+        return domain.error();
+
+    auto* boot = mem->object<abi::BootInfo>(layout::kBootInfoGpa);
+    *boot = abi::BootInfo{};
+    boot->magic = abi::kBootInfoMagic;
+    boot->version = abi::kBootInfoVersion;
+    boot->nr_vcpus = options.nr_vcpus;
+    boot->total_frames = mem->size() >> layout::kPageShift;
+    boot->monitor_l4_gpa = monitor->l4_gpa;
+    boot->monitor_image_end = monitor->image_end;
+    boot->xpti = options.xpti;
+    boot->log_level = options.log_level;
+    boot->domain = *domain;
+
+    auto cpuid = sys->supported_cpuid();
+    if (!cpuid)
+        return cpuid.error();
+
+    install_kick_handler();
+    RunControl control;
+    std::vector<std::unique_ptr<VcpuThread>> threads;
+    for (uint32_t id = 0; id < options.nr_vcpus; ++id) {
+        auto vcpu = kvm::Vcpu::create(*sys, *vm, id);
+        if (!vcpu)
+            return vcpu.error();
+        PVVMM_TRY(init_vcpu(*vcpu, *monitor, *cpuid));
+        threads.push_back(std::make_unique<VcpuThread>(std::move(*vcpu), *mem, control));
+    }
+    for (auto& t : threads)
+        t->start();
+    if (!control.wait(options.timeout))
+        control.finish(Outcome::Timeout,
+                       fmt::format("guest still running after the --timeout of {} s", options.timeout.count() / 1000.0));
+    for (auto& t : threads)
+        t->kick();
+    for (auto& t : threads)
+        t->join();
+
+    RunResult result;
+    result.outcome = control.outcome();
+    result.detail = control.detail();
+    result.quirks = threads.front()->channel().quirks;
+    for (auto& t : threads)
+        result.vcpus.push_back(VcpuReport{t->channel().counters});
+    return result;
+}
+
+}  // namespace pvvmm

@@ -1,0 +1,50 @@
+// A running pvvmm domain: the KVM VM, guest memory, the monitor, the domain
+// and one host thread per vCPU. run_domain() returns how the run ended.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "guest-abi/boot_info.hpp"
+#include "guest-abi/counters.hpp"
+#include "vmm/domain/domain_layout.hpp"
+#include "vmm/result.hpp"
+
+namespace pvvmm {
+
+enum class Outcome {
+    Poweroff,      // guest SCHEDOP_shutdown(poweroff)
+    Crash,         // guest SCHEDOP_shutdown(crash) or a fault it could not handle
+    Reboot,        // guest SCHEDOP_shutdown(reboot)
+    MonitorPanic,  // the monitor panicked, triple-faulted or KVM could not run it
+    Timeout,       // --timeout expired
+};
+
+struct RunOptions {
+    uint32_t nr_vcpus = 1;
+    abi::XptiMode xpti = abi::XptiMode::Off;
+    uint8_t log_level = 2;                     // spdlog::level::info
+    std::chrono::milliseconds timeout{0};      // 0: none
+    const char* kvm_path = "/dev/kvm";
+};
+
+struct VcpuReport {
+    abi::Counters counters{};
+};
+
+struct RunResult {
+    Outcome outcome = Outcome::MonitorPanic;
+    std::string detail;  // one sentence for the user
+    uint32_t quirks = 0;
+    std::vector<VcpuReport> vcpus;
+};
+
+[[nodiscard]] Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::DomainConfig& config,
+                                           const RunOptions& options);
+
+[[nodiscard]] const char* outcome_name(Outcome o);
+
+}  // namespace pvvmm

@@ -1,0 +1,63 @@
+// One host thread per vCPU: KVM_RUN loop, exit handling and the monitor's
+// doorbells (console, log, shutdown, panic). Any thread may end the run;
+// the others are kicked out of KVM_RUN with a signal and immediate_exit.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <pthread.h>
+#include <string>
+#include <vector>
+
+#include "guest-abi/host_channel.hpp"
+#include "vmm/kvm/vcpu.hpp"
+#include "vmm/machine.hpp"
+#include "vmm/memory.hpp"
+
+namespace pvvmm {
+
+// What all vCPU threads share: the first ending wins.
+class RunControl {
+public:
+    void finish(Outcome outcome, std::string detail);
+    [[nodiscard]] bool finished() const { return finished_.load(std::memory_order_acquire); }
+    // Waits until finished or the timeout (0 = forever) expires; false on timeout.
+    bool wait(std::chrono::milliseconds timeout);
+    [[nodiscard]] Outcome outcome() const { return outcome_; }
+    [[nodiscard]] const std::string& detail() const { return detail_; }
+    std::mutex output_lock;  // serialises console output of all vCPUs
+
+private:
+    std::mutex lock_;
+    std::condition_variable cv_;
+    std::atomic<bool> finished_{false};
+    Outcome outcome_ = Outcome::MonitorPanic;
+    std::string detail_;
+};
+
+class VcpuThread {
+public:
+    VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control);
+    void start();
+    void kick();  // make KVM_RUN return now
+    void join();
+    [[nodiscard]] abi::HostChannel& channel() const { return *channel_; }
+
+private:
+    void loop();
+    // false: stop running this vCPU.
+    bool handle_io(const kvm_run& run);
+    void report_fault(const char* what);
+    void flush_console();
+
+    kvm::Vcpu vcpu_;
+    const GuestMemory& mem_;
+    RunControl& control_;
+    abi::HostChannel* channel_;
+    pthread_t thread_{};
+    bool started_ = false;
+};
+
+}  // namespace pvvmm
