@@ -28,7 +28,12 @@ enum HostQuirk : uint32_t {
     kQuirkIntNRaisesUd = 1u << 1,         // `int N` from ring 3 raises #UD
     kQuirkSlot256FaultsRing3 = 1u << 2,   // ring 3 cannot read L4 slot 256
     kQuirkRing0Emulated = 1u << 3,        // ring 0 runs in KVM's instruction emulator
+    kQuirkRing3HostSelectors = 1u << 4,   // ring 3 reads the host's selectors (cs 0x33), not 0xe033
 };
+
+// CPUID leaf (forced-emulation or plain #UD path) where the monitor reports
+// the host quirks it found: eax = HostQuirk bits, ebx:ecx:edx = "pvvmmQuirks!".
+inline constexpr uint32_t kQuirkCpuidLeaf = 0x4000ff00;
 
 struct HostChannel {
     // console: guest console bytes, flushed on port::kConsole

@@ -120,7 +120,7 @@ void visit_leaves(M& mem, uint64_t table, int level, uint64_t va_base, unsigned 
     const uint64_t e = mem.read(table, index);
     if (!is_present(e)) continue;
     const uint64_t va = va_base | uint64_t{index} << level_shift(level);
-    if (level == 1)
+    if (level == 1 || is_huge_leaf(e, level))
       visit(canonicalize(va), e, level);
     else
       visit_leaves(mem, entry_addr(e), level - 1, va, 0, kEntries - 1, visit);

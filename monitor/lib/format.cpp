@@ -41,6 +41,11 @@ size_t vformat(char* buf, size_t cap, const char* fmt, va_list ap) {
             continue;
         }
         ++p;
+        bool alternate = false;
+        if (*p == '#') {
+            alternate = true;
+            ++p;
+        }
         char pad = ' ';
         if (*p == '0') {
             pad = '0';
@@ -74,6 +79,10 @@ size_t vformat(char* buf, size_t cap, const char* fmt, va_list ap) {
             put_number(o, longs ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, width, pad, false);
             break;
         case 'x':
+            if (alternate) {
+                o.put('0');
+                o.put('x');
+            }
             put_number(o, longs ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 16, width, pad, false);
             break;
         case 'p':

@@ -10,13 +10,14 @@ namespace monitor::quirks {
 
 namespace {
 
-enum Step : uint32_t { kSyscall = 0, kIntN = 1, kSlot256 = 2, kDone = 3 };
+enum Step : uint32_t { kSyscall = 0, kIntN = 1, kSlot256 = 2, kSelectors = 3, kDone = 4 };
 
 // Ring-3 code of each experiment, at 16-byte slots of the probe page.
 constexpr uint8_t kSyscallCode[] = {0x0f, 0x05};           // syscall
 constexpr uint8_t kIntNCode[] = {0xcd, 0x80};              // int $0x80
 constexpr uint8_t kSlot256Code[] = {0x48, 0xa1, 0, 0, 0, 0, 0, 0x80, 0xff, 0xff,  // movabs 0xffff800000000000, %rax
                                     0x0f, 0x0b};           // ud2: reached only if the read worked
+constexpr uint8_t kSelectorsCode[] = {0x8c, 0xc8, 0x0f, 0x0b};  // mov %cs, %eax; ud2
 constexpr uint64_t kSlotSize = 16;
 
 uint32_t step = kDone;
@@ -43,6 +44,7 @@ void start_probe(void (*boot_continue)()) {
     __builtin_memcpy(page + kSyscall * kSlotSize, kSyscallCode, sizeof(kSyscallCode));
     __builtin_memcpy(page + kIntN * kSlotSize, kIntNCode, sizeof(kIntNCode));
     __builtin_memcpy(page + kSlot256 * kSlotSize, kSlot256Code, sizeof(kSlot256Code));
+    __builtin_memcpy(page + kSelectors * kSlotSize, kSelectorsCode, sizeof(kSelectorsCode));
     run_step(kSyscall);
 }
 
@@ -68,6 +70,12 @@ void on_probe_trap(GuestRegs& r) {
             quirks |= abi::kQuirkSlot256FaultsRing3;
         else if (!(r.vector == 6 && r.rip == layout::kProbeVirt + kSlot256 * kSlotSize + 10))
             panic_regs(&r, "probe: ring-3 read of slot 256 gave vector %lu", r.vector);
+        run_step(kSelectors);
+    case kSelectors:
+        if (r.vector != 6)
+            panic_regs(&r, "probe: reading %%cs in ring 3 gave vector %lu", r.vector);
+        if ((r.rax & 0xffff) != GUEST_CS64)
+            quirks |= abi::kQuirkRing3HostSelectors;
         step = kDone;
         continuation();
         panic("probe continuation returned");
@@ -93,6 +101,8 @@ const char* describe(uint32_t q) {
         add("int-N-raises-#UD(decoded) ");
     if (q & abi::kQuirkSlot256FaultsRing3)
         add("slot-256-faults-in-ring3(M2P reads emulated) ");
+    if (q & abi::kQuirkRing3HostSelectors)
+        add("ring3-reads-host-selectors(cs 0x33) ");
     return buf;
 }
 

@@ -34,6 +34,8 @@ void guest_cpuid(GuestRegs& r) {
         c = {(4u << 16) | 17u, 0, 0, 0};  // Xen 4.17 interface
     } else if (leaf == kXenCpuidBase + 2) {
         c = {1, 0x40000000, 0, 0};  // one hypercall page, MSR index
+    } else if (leaf == abi::kQuirkCpuidLeaf) {
+        c = {domain().quirks, 0x6d767670, 0x7551766d, 0x736b7269};  // "pvvmmQuirks" (little endian)
     } else if (leaf >= kXenCpuidBase && leaf < kXenCpuidBase + 0x10000) {
         c = {0, 0, 0, 0};
     } else {

@@ -19,7 +19,7 @@ namespace {
 
 constexpr unsigned kVecDebug = 1, kVecBreakpoint = 3, kVecOverflow = 4, kVecInvalidOpcode = 6, kVecGp = 13,
                    kVecPageFault = 14;
-constexpr uint64_t kPfUser = 1u << 2, kPfReserved = 1u << 3;
+constexpr uint64_t kPfWrite = 1u << 1, kPfUser = 1u << 2;
 
 bool vector_has_error_code(uint64_t v) {
     return v == 8 || v == 10 || v == 11 || v == 12 || v == 13 || v == 14 || v == 17 || v == 21 || v == 29 || v == 30;
@@ -67,8 +67,15 @@ void handle_page_fault(GuestRegs& r) {
         handle_syscall(r);
         return;
     }
-    if ((r.error_code & kPfReserved) && emulate_m2p_read(r, cr2))
+    // Host quirk: ring 3 cannot read slot 256 here (the fault may say
+    // not-present or reserved-bit); reads of the M2P are emulated.
+    if (!(r.error_code & kPfWrite) && emulate_m2p_read(r, cr2))
         return;
+    v.counters->exceptions[kVecPageFault]++;
+    // Same quirk: there a write to the (read-only) M2P looks not-present;
+    // report the protection fault real x86 raises.
+    if (has_quirk(abi::kQuirkSlot256FaultsRing3) && cr2 >= layout::kM2pRoVirt && cr2 < layout::kM2pRoAliasVirt)
+        r.error_code |= 1;
     vcpu_info(v).arch.cr2 = cr2;
     uint32_t error = static_cast<uint32_t>(r.error_code);
     if (v.kernel_mode)
@@ -83,7 +90,7 @@ void handle_guest_trap(GuestRegs& r) {
         handle_syscall(r);
         return;
     }
-    if (r.vector < abi::kVectorSlots)
+    if (r.vector < abi::kVectorSlots && r.vector != kVecPageFault)  // #PF counted after syscall/M2P triage
         v.counters->exceptions[r.vector]++;
     switch (r.vector) {
     case kVecPageFault:

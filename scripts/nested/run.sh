@@ -20,6 +20,8 @@
 # busybox only) run directly.
 # PROGRAM's stdout and stderr come back on our stdout and stderr (separately,
 # each printed as a whole after the guest powers off, stdout first).
+# If the status is not 0, kernel messages logged while PROGRAM ran (segfault
+# reports, KVM warnings) follow on stderr.
 # Exit status: PROGRAM's (128+N if killed by signal N); 124 = emulator timeout;
 # 125 = the guest reported no status (boot/KVM failure; console tail on
 # stderr, log dir kept); 2 = usage or setup error.
@@ -140,6 +142,10 @@ if [ -n "$tailpid" ]; then sleep 0.2; kill "$tailpid" 2>/dev/null || true; wait 
 cat "$L/stdout.log"
 cat "$L/stderr.log" >&2
 rc=$(sed -n 's/.*@@PVVMM-EXIT \([0-9]*\)@@.*/\1/p' "$L/console.log" | tail -1)
+if [ -n "$rc" ] && [ "$rc" != 0 ] && grep -q '^@@KLOG ' "$L/console.log"; then
+	echo "$me: guest kernel messages during the run (exit status $rc):" >&2
+	sed -n 's/^@@KLOG /  | /p' "$L/console.log" >&2
+fi
 if [ -z "$rc" ]; then
 	keep=1
 	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then

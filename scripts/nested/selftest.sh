@@ -60,7 +60,7 @@ if [ -z "$QUICK" ]; then
 
 	# 3. emulator timeout
 	t=$(now)
-	"$HERE/run.sh" -t 1 -- "$B/kvmtest" >/dev/null 2>"$B/err"
+	TMPDIR=$B "$HERE/run.sh" -t 1 -- "$B/kvmtest" >/dev/null 2>"$B/err"   # (its kept log goes away with $B)
 	rc=$?
 	check "run 3 (-t 1): exit status 124 on timeout ($rc), $(secs "$(ms "$t")")" \
 		'[ "$rc" = 124 ] && grep -q "timeout" "$B/err"'
