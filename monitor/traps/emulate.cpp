@@ -143,6 +143,14 @@ bool emulate_soft_interrupt_after_ud(GuestRegs& r) {
     return true;
 }
 
+bool emulate_soft_interrupt_after_gp(GuestRegs& r) {
+    uint8_t insn[2];
+    if (!fetch(r, insn, 2) || insn[0] != 0xcd)
+        return false;
+    deliver_soft_interrupt(r, insn[1], 2);
+    return true;
+}
+
 bool emulate_m2p_read(GuestRegs& r, uint64_t cr2) {
     if (!has_quirk(abi::kQuirkSlot256FaultsRing3) || cr2 < layout::kM2pRoVirt || cr2 >= layout::kM2pRoAliasVirt)
         return false;

@@ -12,6 +12,9 @@ namespace monitor {
 bool emulate_forced_cpuid(GuestRegs& regs);
 bool emulate_privileged(GuestRegs& regs);
 bool emulate_soft_interrupt_after_ud(GuestRegs& regs);
+// The vector comes from the instruction, not the error code: QEMU's CPUs
+// report vector * 16 + 2 where hardware reports vector * 8 + 2.
+bool emulate_soft_interrupt_after_gp(GuestRegs& regs);
 bool emulate_m2p_read(GuestRegs& regs, uint64_t cr2);
 
 // Xen's rule for a guest `int N`: deliver N if the guest registered it with

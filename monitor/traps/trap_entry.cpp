@@ -104,11 +104,8 @@ void handle_guest_trap(GuestRegs& r) {
     case kVecGp:
         if (r.error_code == 0 && emulate_privileged(r))
             return;
-        if ((r.error_code & 7) == 2) {  // IDT gate refused an `int N`
-            const unsigned vec = static_cast<unsigned>(r.error_code >> 3);
-            deliver_soft_interrupt(r, vec, 2);
-            return;
-        }
+        if ((r.error_code & 7) == 2 && emulate_soft_interrupt_after_gp(r))
+            return;  // an IDT gate refused the guest's `int N`
         deliver_exception(r, kVecGp, true, static_cast<uint32_t>(r.error_code));
         return;
     case kVecBreakpoint:

@@ -2,9 +2,9 @@
 # scripts/nested/setup.sh: prepare the "real x86 KVM inside QEMU-TCG" used by
 # run.sh.  Idempotent; needs root only when Debian packages are missing.
 #
-#  1. apt-get installs what is missing: qemu-system-x86 busybox-static kmod
-#     (modinfo) gcc libc6-dev (selftest.sh).  `apt-get update` runs only if an
-#     install or the kernel lookup needs it.
+#  1. apt-get installs what is missing: qemu-system-x86 busybox-static,
+#     kmod (modinfo), xz-utils + binutils (vmlinux), gcc libc6-dev (selftest).
+#     `apt-get update` runs only if an install or the kernel lookup needs it.
 #  2. resolves linux-image-amd64 -> linux-image-6.1.0-N-amd64, fetches it with
 #     `apt-get download` and unpacks vmlinuz plus kvm_amd and the modules it
 #     depends on (found with modinfo, recursively) into the cache dir.
@@ -168,17 +168,18 @@ rm -rf "$R" && mkdir -p "$R/bin" "$R/dev" "$R/proc" "$R/sys" "$R/tmp" "$R/mod" "
 cp /bin/busybox "$R/bin/busybox"
 ldd "$R/bin/busybox" >/dev/null 2>&1 && die "/bin/busybox is dynamically linked (need busybox-static)"
 # applet links made here, not by `busybox --install` in the guest (0.3 s of TCG time)
-for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox "$R/bin/$a"; done
+for a in $("$R/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$R/bin/$a"; done
 cp "$K"/mod/* "$R/mod/"
 cp "$HERE/init" "$R/init"
 chmod 755 "$R/init" "$R/bin/busybox"
 (cd "$R" && find . | LC_ALL=C sort | busybox cpio -o -H newc 2>/dev/null | gzip -1 -n) > "$DIR/base.cpio.gz.new"
 # run.sh appends a second cpio archive: it must start 4-byte aligned (zero padding is skipped)
 truncate -s %512 "$DIR/base.cpio.gz.new"
-rm -f "$DIR/vmlinux" "$DIR/vmlinuz"
-ln "$K/vmlinuz" "$DIR/vmlinuz"
-[ -f "$K/vmlinux" ] && ln "$K/vmlinux" "$DIR/vmlinux"
-mv "$DIR/base.cpio.gz.new" "$DIR/base.cpio.gz"
+# (renames, so that a run.sh going on meanwhile sees old or new files, never none)
+for f in vmlinuz vmlinux; do
+	if [ -f "$K/$f" ]; then ln -sfn "kernel/$f" "$DIR/$f.new" && mv -fT "$DIR/$f.new" "$DIR/$f"; else rm -f "$DIR/$f"; fi
+done
+mv -f "$DIR/base.cpio.gz.new" "$DIR/base.cpio.gz"
 rm -rf "$R"
 printf '%s\n%s\n' "$(want_stamp)" "kernel $KVER, $(qemu-system-x86_64 --version | head -1)" > "$DIR/stamp"
 log "ready in $DIR ($(sed -n 2p "$DIR/stamp")); took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
