@@ -26,6 +26,7 @@ void add_run_command(CLI::App& app, RunArgs& a) {
         ->capture_default_str();
     run->add_option("--vcpus", a.vcpus, fmt::format("Number of vCPUs (1..{})", layout::kMaxVcpus))
         ->capture_default_str();
+    run->add_option("--kvm-device", a.kvm_device, "KVM device to open")->capture_default_str();
     run->add_flag("--stats", a.stats, "Print the monitor's per-vCPU counters at exit (stderr)");
     run->footer(kExitStatusHelp);
 }
@@ -92,6 +93,7 @@ int run_command(const RunArgs& a) {
 
     RunOptions options;
     options.nr_vcpus = a.vcpus;
+    options.kvm_path = a.kvm_device.c_str();
     options.xpti = resolve_xpti(*xpti);
     options.log_level = static_cast<uint8_t>(*level);
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));

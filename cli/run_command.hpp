@@ -12,6 +12,7 @@ struct RunArgs {
     std::string cmdline;
     std::string timeout = "60";
     std::string log_level = "info";
+    std::string kvm_device = "/dev/kvm";
     unsigned vcpus = 1;
     bool stats = false;
 };

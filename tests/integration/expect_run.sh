@@ -1,0 +1,29 @@
+#!/bin/bash
+# usage: expect_run.sh [--nested] EXPECTED_EXIT REGEX -- COMMAND...
+# Runs COMMAND (directly, or inside the nested real-x86 KVM with --nested),
+# and passes if it exits EXPECTED_EXIT and its output matches REGEX.
+# Without /dev/kvm the test is reported as skipped (exit 77), loudly.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+nested=
+if [ "$1" = --nested ]; then nested=1; shift; fi
+want=$1 regex=$2; shift 2; [ "$1" = -- ] && shift
+if [ ! -e /dev/kvm ]; then
+	echo "SKIPPED LOUDLY: /dev/kvm does not exist on this machine; this test needs KVM" >&2
+	exit 77
+fi
+if [ -n "$nested" ]; then
+	prog=$1; shift
+	files=() args=()
+	for a in "$@"; do
+		if [ -f "$a" ]; then files+=(-f "$a"); args+=("$(basename "$a")"); else args+=("$a"); fi
+	done
+	out=$("$here/../../scripts/nested/run.sh" -t 300 "${files[@]}" -- "$prog" "${args[@]}" 2>&1)
+else
+	out=$("$@" 2>&1)
+fi
+rc=$?
+printf '%s\n' "$out"
+if [ "$rc" != "$want" ]; then echo "FAIL: exit status $rc, expected $want" >&2; exit 1; fi
+if ! printf '%s\n' "$out" | grep -Eq -- "$regex"; then echo "FAIL: output does not match /$regex/" >&2; exit 1; fi
+echo "ok: exit $rc, output matches /$regex/"
