@@ -19,7 +19,8 @@
 # (so /proc/self/exe is the loader).  Static programs and scripts (#!/bin/sh,
 # busybox only) run directly.
 # PROGRAM's stdout and stderr come back on our stdout and stderr (separately,
-# each printed as a whole after the guest powers off, stdout first).
+# each printed as a whole after the guest powers off, stdout first); in the
+# guest they are pipes (isatty() false, as under a test harness).
 # If the status is not 0, kernel messages logged while PROGRAM ran (segfault
 # reports, KVM warnings) follow on stderr.
 # Exit status: PROGRAM's (128+N if killed by signal N); 124 = emulator timeout;

@@ -15,7 +15,7 @@
 #
 # Cache dir: $PVVMM_NESTED_DIR (default /var/tmp/pvvmm-nested).  Once built,
 # the kernel stays pinned there; delete the dir to pick up a newer kernel.
-# A second call costs < 0.1 s.  Fresh: ~10 s (+ apt-get install time).
+# A second call costs < 0.1 s.  Fresh: ~9 s (+ apt-get install time).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=${PVVMM_NESTED_DIR:-/var/tmp/pvvmm-nested}
