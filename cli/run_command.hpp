@@ -15,6 +15,8 @@ struct RunArgs {
     std::string kvm_device = "/dev/kvm";
     unsigned vcpus = 1;
     bool stats = false;
+    bool count_single_steps = false;
+    std::string test_hook = "none";
 };
 
 void add_run_command(CLI::App& app, RunArgs& args);

@@ -53,6 +53,8 @@ void row(std::FILE* out, const char* name, uint64_t value) {
 
 void print_stats(std::FILE* out, const RunResult& result) {
     fmt::print(out, "pvvmm statistics\n");
+    fmt::print(out, "host KVM: bare ring 3 -> 0 -> 3 round trip (int3 + iretq) median {} cycles, min {}\n",
+               result.bare_round_trip_median, result.bare_round_trip_min);
     for (size_t i = 0; i < result.vcpus.size(); ++i) {
         const auto& c = result.vcpus[i].counters;
         fmt::print(out, "vCPU {}:\n", i);
@@ -68,6 +70,7 @@ void print_stats(std::FILE* out, const RunResult& result) {
         row(out, "emulated M2P reads (quirk)", c.emulated_m2p_reads);
         row(out, "emulated int N (quirk)", c.emulated_int_n);
         row(out, "syscall entries via #PF", c.syscall_via_fault);
+        row(out, "single-steps (diagnostic)", result.vcpus[i].single_steps);
         for (unsigned nr = 0; nr < abi::kHypercallSlots; ++nr) {
             if (!c.hypercalls[nr])
                 continue;

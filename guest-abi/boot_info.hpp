@@ -13,6 +13,10 @@ inline constexpr uint32_t kBootInfoVersion = 1;
 
 enum class XptiMode : uint8_t { Off = 0, On = 1 };
 
+// Failure injection for the host's own tests (`pvvmm run --test-hook`): the
+// monitor fails on purpose right after its per-CPU set-up on vCPU 0.
+enum class TestHook : uint8_t { None = 0, Panic = 1, TripleFault = 2 };
+
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).
 struct DomainInfo {
     uint64_t first_mfn;        // domain RAM starts here
@@ -43,7 +47,8 @@ struct BootInfo {
     uint64_t tsc_khz;            // host TSC frequency, 0 if unknown
     XptiMode xpti;
     uint8_t log_level;           // spdlog level numbers: 0 trace .. 6 off
-    uint8_t pad[6];
+    TestHook test_hook;
+    uint8_t pad[5];
     DomainInfo domain;
 };
 

@@ -49,6 +49,10 @@ struct HostChannel {
     // probe results (vCPU 0 fills them during boot)
     uint32_t quirks;
     uint32_t pad;
+    // bare ring 3 -> ring 0 -> ring 3 round trip (int3 to an iretq-only
+    // handler), TSC cycles: median and minimum of the probe's batches
+    uint64_t bare_round_trip_median;
+    uint64_t bare_round_trip_min;
     Counters counters;
 };
 

@@ -37,8 +37,17 @@ void panic_regs(const GuestRegs* regs, const char* fmt, ...) {
         p.rip = regs->rip; p.rflags = regs->rflags; p.cs = regs->cs; p.ss = regs->ss;
         p.vector = regs->vector; p.error_code = regs->error_code;
     } else {
+        // No trap frame: report the caller and what callee-saved registers hold.
+        p = abi::PanicRegs{};
         p.rip = reinterpret_cast<uint64_t>(__builtin_return_address(0));
-        asm volatile("mov %%rsp, %0" : "=r"(p.rsp));
+        asm volatile("mov %%rbp, %0" : "=m"(p.rbp));
+        asm volatile("mov %%rsp, %0; mov %%rbx, %1; mov %%r12, %2; mov %%r13, %3; mov %%r14, %4; mov %%r15, %5"
+                     : "=m"(p.rsp), "=m"(p.rbx), "=m"(p.r12), "=m"(p.r13), "=m"(p.r14), "=m"(p.r15));
+        asm volatile("pushfq; popq %0" : "=r"(p.rflags));
+        uint16_t cs, ss;
+        asm volatile("mov %%cs, %0; mov %%ss, %1" : "=r"(cs), "=r"(ss));
+        p.cs = cs;
+        p.ss = ss;
     }
     p.cr0 = cpu::read_cr0();
     p.cr2 = cpu::read_cr2();

@@ -25,6 +25,8 @@ namespace {
     Vcpu& v = current();
     channel().quirks = d.quirks;
     log(LogLevel::Info, "host KVM quirks: %s", quirks::describe(d.quirks));
+    log(LogLevel::Debug, "bare ring 3 -> 0 -> 3 round trip (int3 + iretq): median %lu cycles, min %lu",
+        channel().bare_round_trip_median, channel().bare_round_trip_min);
     if (d.boot.xpti == abi::XptiMode::On)
         log(LogLevel::Warn, "XPTI requested but not yet in effect: this monitor has no XPTI yet");
 
@@ -67,6 +69,20 @@ namespace {
     enter_frame(&r);
 }
 
+void run_test_hook(abi::TestHook hook) {
+    switch (hook) {
+    case abi::TestHook::None:
+        return;
+    case abi::TestHook::Panic:
+        panic("test hook: panic on purpose");
+    case abi::TestHook::TripleFault:
+        // No IDT: the next exception cannot be delivered, nor the #DF after it.
+        cpu::lidt({0, 0});
+        asm volatile("ud2");
+        panic("test hook: survived a triple fault");
+    }
+}
+
 }  // namespace
 
 }  // namespace monitor
@@ -88,5 +104,6 @@ extern "C" [[noreturn]] void monitor_main(uint32_t cpu_id, const abi::BootInfo* 
     cpu::outl(layout::port::kReady, cpu_id);
     if (cpu_id != 0)
         cpu::halt_forever();  // secondary vCPUs wait (VCPUOP_up comes later)
+    run_test_hook(boot->test_hook);
     quirks::start_probe(boot_domain);
 }

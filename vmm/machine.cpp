@@ -140,6 +140,7 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     boot->monitor_image_end = monitor->image_end;
     boot->xpti = options.xpti;
     boot->log_level = options.log_level;
+    boot->test_hook = options.test_hook;
     boot->domain = *domain;
 
     auto cpuid = sys->supported_cpuid();
@@ -154,6 +155,8 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
         if (!vcpu)
             return vcpu.error();
         PVVMM_TRY(init_vcpu(*vcpu, *monitor, *cpuid));
+        if (options.count_single_steps)
+            PVVMM_TRY(vcpu->set_single_step(true));
         threads.push_back(std::make_unique<VcpuThread>(std::move(*vcpu), *mem, control));
     }
     for (auto& t : threads)
@@ -169,9 +172,12 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     RunResult result;
     result.outcome = control.outcome();
     result.detail = control.detail();
-    result.quirks = threads.front()->channel().quirks;
+    const auto& boot_channel = threads.front()->channel();
+    result.quirks = boot_channel.quirks;
+    result.bare_round_trip_median = boot_channel.bare_round_trip_median;
+    result.bare_round_trip_min = boot_channel.bare_round_trip_min;
     for (auto& t : threads)
-        result.vcpus.push_back(VcpuReport{t->channel().counters});
+        result.vcpus.push_back(VcpuReport{t->channel().counters, t->single_steps()});
     return result;
 }
 

@@ -29,16 +29,23 @@ struct RunOptions {
     uint8_t log_level = 2;                     // spdlog::level::info
     std::chrono::milliseconds timeout{0};      // 0: none
     const char* kvm_path = "/dev/kvm";
+    // Diagnostic: single-step every vCPU and count the steps (on hosts whose
+    // single-step steps only ring 0, that counts ring-0 instructions).
+    bool count_single_steps = false;
+    abi::TestHook test_hook = abi::TestHook::None;
 };
 
 struct VcpuReport {
     abi::Counters counters{};
+    uint64_t single_steps = 0;  // KVM_EXIT_DEBUG exits with --count-ring0-steps
 };
 
 struct RunResult {
     Outcome outcome = Outcome::MonitorPanic;
     std::string detail;  // one sentence for the user
     uint32_t quirks = 0;
+    uint64_t bare_round_trip_median = 0;  // TSC cycles, from the monitor's start-up probe
+    uint64_t bare_round_trip_min = 0;
     std::vector<VcpuReport> vcpus;
 };
 

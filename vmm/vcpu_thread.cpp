@@ -162,6 +162,9 @@ void VcpuThread::loop() {
             if (!handle_io(run))
                 return;
             continue;
+        case KVM_EXIT_DEBUG:
+            ++single_steps_;  // only with RunOptions::count_single_steps
+            continue;
         case KVM_EXIT_HLT:
             // Without an in-kernel irqchip a halted vCPU has nothing to wake
             // it: an idle secondary vCPU simply waits for the run to end.

@@ -44,6 +44,7 @@ public:
     void kick();  // make KVM_RUN return now
     void join();
     [[nodiscard]] abi::HostChannel& channel() const { return *channel_; }
+    [[nodiscard]] uint64_t single_steps() const { return single_steps_; }
 
 private:
     void loop();
@@ -58,6 +59,7 @@ private:
     abi::HostChannel* channel_;
     pthread_t thread_{};
     bool started_ = false;
+    uint64_t single_steps_ = 0;
 };
 
 }  // namespace pvvmm

@@ -1,16 +1,18 @@
 #include "monitor/quirks/probe.hpp"
 
 #include "monitor/arch/x86_64/cpu.hpp"
+#include "monitor/arch/x86_64/descriptors.hpp"
 #include "monitor/log.hpp"
 #include "monitor/state.hpp"
 
 extern "C" [[noreturn]] void enter_frame(monitor::GuestRegs* regs);
+extern "C" void bare_iret();
 
 namespace monitor::quirks {
 
 namespace {
 
-enum Step : uint32_t { kSyscall = 0, kIntN = 1, kSlot256 = 2, kSelectors = 3, kDone = 4 };
+enum Step : uint32_t { kSyscall = 0, kIntN = 1, kSlot256 = 2, kSelectors = 3, kBareRoundTrip = 4, kDone = 5 };
 
 // Ring-3 code of each experiment, at 16-byte slots of the probe page.
 constexpr uint8_t kSyscallCode[] = {0x0f, 0x05};           // syscall
@@ -20,6 +22,25 @@ constexpr uint8_t kSlot256Code[] = {0x48, 0xa1, 0, 0, 0, 0, 0, 0x80, 0xff, 0xff,
 constexpr uint8_t kSelectorsCode[] = {0x8c, 0xc8, 0x0f, 0x0b};  // mov %cs, %eax; ud2
 constexpr uint64_t kSlotSize = 16;
 
+// Bare round trip: rdtsc, kBareIterations x int3 (to the iretq-only
+// handler), rdtsc, ud2 back to the monitor with both TSC values in registers.
+constexpr uint32_t kBareIterations = 32;
+constexpr unsigned kBareBatches = 7;
+constexpr uint8_t kBareCode[] = {
+    0xb9, kBareIterations, 0, 0, 0,  // mov $kBareIterations, %ecx
+    0x0f, 0x31,                      // rdtsc
+    0x89, 0xc6,                      // mov %eax, %esi
+    0x89, 0xd7,                      // mov %edx, %edi
+    0xcc,                            // 1: int3
+    0xff, 0xc9,                      // dec %ecx
+    0x75, 0xfb,                      // jnz 1b
+    0x0f, 0x31,                      // rdtsc
+    0x0f, 0x0b,                      // ud2
+};
+constexpr uint64_t kBareOffset = 0x100;
+uint64_t bare_samples[kBareBatches];
+unsigned bare_done = 0;
+
 uint32_t step = kDone;
 void (*continuation)() = nullptr;
 
@@ -27,11 +48,23 @@ void (*continuation)() = nullptr;
     step = s;
     auto& r = this_cpu()->regs;
     r = GuestRegs{};
-    r.rip = layout::kProbeVirt + s * kSlotSize;
+    r.rip = layout::kProbeVirt + (s == kBareRoundTrip ? kBareOffset : s * kSlotSize);
     r.cs = GUEST_CS64;
     r.ss = GUEST_SS;
     r.rflags = 0x2;
     enter_frame(&r);
+}
+
+void record_bare_round_trip() {
+    for (unsigned i = 1; i < kBareBatches; ++i)  // insertion sort: 7 values
+        for (unsigned j = i; j > 0 && bare_samples[j - 1] > bare_samples[j]; --j) {
+            const uint64_t t = bare_samples[j];
+            bare_samples[j] = bare_samples[j - 1];
+            bare_samples[j - 1] = t;
+        }
+    auto& ch = channel();
+    ch.bare_round_trip_median = bare_samples[kBareBatches / 2];
+    ch.bare_round_trip_min = bare_samples[0];
 }
 
 }  // namespace
@@ -45,6 +78,7 @@ void start_probe(void (*boot_continue)()) {
     __builtin_memcpy(page + kIntN * kSlotSize, kIntNCode, sizeof(kIntNCode));
     __builtin_memcpy(page + kSlot256 * kSlotSize, kSlot256Code, sizeof(kSlot256Code));
     __builtin_memcpy(page + kSelectors * kSlotSize, kSelectorsCode, sizeof(kSelectorsCode));
+    __builtin_memcpy(page + kBareOffset, kBareCode, sizeof(kBareCode));
     run_step(kSyscall);
 }
 
@@ -77,9 +111,22 @@ void on_probe_trap(GuestRegs& r) {
             panic_regs(&r, "probe: reading %%cs in ring 3 gave vector %lu", r.vector);
         if ((r.rax & 0xffff) != GUEST_CS64)
             quirks |= abi::kQuirkRing3HostSelectors;
+        redirect_gate(3, reinterpret_cast<uint64_t>(&bare_iret));
+        run_step(kBareRoundTrip);
+    case kBareRoundTrip: {
+        if (r.vector != 6)
+            panic_regs(&r, "probe: bare round trip ended with vector %lu", r.vector);
+        const uint64_t start = (r.rdi << 32) | (r.rsi & 0xffffffff);
+        const uint64_t end = (r.rdx << 32) | (r.rax & 0xffffffff);
+        bare_samples[bare_done++] = (end - start) / kBareIterations;
+        if (bare_done < kBareBatches)
+            run_step(kBareRoundTrip);
+        reset_gate(3);
+        record_bare_round_trip();
         step = kDone;
         continuation();
         panic("probe continuation returned");
+    }
     default:
         panic_regs(&r, "probe: trap in unknown step %u", step);
     }

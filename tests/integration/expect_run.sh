@@ -1,12 +1,21 @@
 #!/bin/bash
-# usage: expect_run.sh [--nested] EXPECTED_EXIT REGEX -- COMMAND...
-# Runs COMMAND (directly, or inside the nested real-x86 KVM with --nested),
-# and passes if it exits EXPECTED_EXIT and its output matches REGEX.
+# usage: expect_run.sh [--nested | --as-nobody] EXPECTED_EXIT REGEX -- COMMAND...
+# Runs COMMAND (directly, inside the nested real-x86 KVM with --nested, or as
+# user nobody with --as-nobody), and passes if it exits EXPECTED_EXIT and its
+# output matches REGEX.
 # Without /dev/kvm the test is reported as skipped (exit 77), loudly.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-nested=
+nested= prefix=()
 if [ "$1" = --nested ]; then nested=1; shift; fi
+if [ "$1" = --as-nobody ]; then
+	shift
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIPPED LOUDLY: dropping privileges to test a refused /dev/kvm needs root" >&2
+		exit 77
+	fi
+	prefix=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+fi
 want=$1 regex=$2; shift 2; [ "$1" = -- ] && shift
 if [ ! -e /dev/kvm ]; then
 	echo "SKIPPED LOUDLY: /dev/kvm does not exist on this machine; this test needs KVM" >&2
@@ -20,7 +29,7 @@ if [ -n "$nested" ]; then
 	done
 	out=$("$here/../../scripts/nested/run.sh" -t 300 "${files[@]}" -- "$prog" "${args[@]}" 2>&1)
 else
-	out=$("$@" 2>&1)
+	out=$("${prefix[@]}" "$@" 2>&1)
 fi
 rc=$?
 printf '%s\n' "$out"

@@ -82,6 +82,14 @@ Result<void> Vcpu::set_tsc_offset(int64_t offset) const {
     return {};
 }
 
+Result<void> Vcpu::set_single_step(bool on) const {
+    kvm_guest_debug debug{};
+    if (on)
+        debug.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+    PVVMM_VCPU_IOCTL(KVM_SET_GUEST_DEBUG, &debug, set)
+    return {};
+}
+
 #undef PVVMM_VCPU_IOCTL
 
 }  // namespace pvvmm::kvm

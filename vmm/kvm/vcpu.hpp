@@ -34,6 +34,7 @@ public:
     [[nodiscard]] Result<void> set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const;
     // Zero TSC offset so guest ring 0 and ring 3 (and all vCPUs) read one TSC.
     [[nodiscard]] Result<void> set_tsc_offset(int64_t offset) const;
+    [[nodiscard]] Result<void> set_single_step(bool on) const;
 
 private:
     Vcpu(uint32_t id, Fd fd, kvm_run* run, size_t run_size) : id_(id), fd_(std::move(fd)), run_(run), run_size_(run_size) {}

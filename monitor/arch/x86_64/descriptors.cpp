@@ -98,7 +98,13 @@ void write_syscall_stub(uint32_t cpu) {
     e.b(0xff), e.b(0xe1);                                  // jmp *%rcx
 }
 
+unsigned normal_dpl(unsigned v) { return (v == 3 || v == 4) ? 3 : 0; }  // int3 / into from the guest
+unsigned normal_ist(unsigned v) { return v == 2 ? kIstNmi : v == 8 ? kIstDf : v == 18 ? kIstMc : 0; }
+
 }  // namespace
+
+void redirect_gate(unsigned vector, uint64_t handler) { set_gate(vector, handler, 3, 0); }
+void reset_gate(unsigned vector) { set_gate(vector, idt_stub_table[vector], normal_dpl(vector), normal_ist(vector)); }
 
 void setup_cpu_descriptors(uint32_t cpu) {
     namespace pc = layout::percpu;
@@ -122,11 +128,8 @@ void setup_cpu_descriptors(uint32_t cpu) {
     tss->iomap_base = sizeof(Tss);
 
     // The IDT is shared; every CPU writes the same values, so no ordering is needed.
-    for (unsigned v = 0; v < 32; ++v) {
-        const unsigned dpl = (v == 3 || v == 4) ? 3 : 0;  // int3 / into from the guest
-        const unsigned ist = v == 2 ? kIstNmi : v == 8 ? kIstDf : v == 18 ? kIstMc : 0;
-        set_gate(v, idt_stub_table[v], dpl, ist);
-    }
+    for (unsigned v = 0; v < 32; ++v)
+        reset_gate(v);
     cpu::lidt({sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)});
 
     write_syscall_stub(cpu);

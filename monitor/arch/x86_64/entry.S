@@ -87,6 +87,12 @@ exit_to_frame:
 	add $16, %rsp		/* vector, error code */
 	iretq
 
+/* The cheapest possible ring-0 visit: the start-up probe times int3 into
+ * this and straight back, as the bare cost of a ring 3 -> 0 -> 3 trip. */
+	.globl bare_iret
+bare_iret:
+	iretq
+
 /* void enter_frame(GuestRegs* regs): resume regs (first guest entry). */
 	.globl enter_frame
 enter_frame:
