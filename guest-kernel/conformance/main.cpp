@@ -32,6 +32,7 @@ constexpr Subtest subtests[] = {
     {"mmu", test_mmu},
     {"security", test_security},
     {"int80", test_int80},
+    {"privileged", test_privileged},
 };
 
 Setup observed{};

@@ -44,3 +44,4 @@ Outcome test_cpuid();
 Outcome test_mmu();
 Outcome test_security();
 Outcome test_int80();
+Outcome test_privileged();

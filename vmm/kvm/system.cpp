@@ -21,8 +21,10 @@ Result<System> System::open(const char* path) {
     }
     System sys{Fd{fd}};
     int version = ::ioctl(fd, KVM_GET_API_VERSION, 0);
+    if (version < 0)
+        return host_error("ioctl KVM_GET_API_VERSION on {} failed: {} (is it a KVM device?)", path, std::strerror(errno));
     if (version != KVM_API_VERSION)
-        return host_error("ioctl KVM_GET_API_VERSION returned {}, expected {}", version, KVM_API_VERSION);
+        return host_error("ioctl KVM_GET_API_VERSION on {} returned {}, pvvmm needs {}", path, version, KVM_API_VERSION);
     return sys;
 }
 
