@@ -116,8 +116,10 @@ int run_command(const RunArgs& a) {
     config.memory_bytes = *memory;
     config.cmdline = a.cmdline;
     auto result = run_domain(guest, config, options);
-    if (!result)
-        return fail(result.error().context(a.guest.empty() ? "demo guest" : a.guest));
+    if (!result) {
+        const auto& e = result.error();
+        return fail(e.kind == ErrorKind::BadInput ? e.context(a.guest.empty() ? "demo guest" : a.guest) : e);
+    }
     if (a.stats)
         print_stats(stderr, *result);
     if (result->outcome != Outcome::Poweroff)

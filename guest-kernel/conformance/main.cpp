@@ -33,6 +33,7 @@ constexpr Subtest subtests[] = {
     {"security", test_security},
     {"int80", test_int80},
     {"privileged", test_privileged},
+    {"stale_tlb", test_stale_tlb},
 };
 
 Setup observed{};

@@ -15,3 +15,18 @@ window_a:
         .skip   4096
 window_b:
         .skip   4096
+
+/*
+ * Pages of the stale-TLB subtest: a frame that becomes a page table while
+ * a TLB may still hold a writable mapping of it, the decoy frame that
+ * mapping should point at afterwards, and the window that maps both.
+ */
+        .section .bss.page_aligned, "aw", @nobits
+        .balign 4096
+        .globl  tlb_victim, tlb_decoy, tlb_window
+tlb_victim:
+        .skip   4096
+tlb_decoy:
+        .skip   4096
+tlb_window:
+        .skip   4096

@@ -40,4 +40,12 @@ inline long mmuext(unsigned command, uint64_t linear_address = 0) {
     return hv::mmuext_op(&op, 1, &done, DOMID_SELF);
 }
 
+inline long mmuext_mfn(unsigned command, uint64_t mfn) {
+    mmuext_op_t op{};
+    op.cmd = command;
+    op.arg1.mfn = mfn;
+    unsigned done = 0;
+    return hv::mmuext_op(&op, 1, &done, DOMID_SELF);
+}
+
 }  // namespace mmu

@@ -45,3 +45,4 @@ Outcome test_mmu();
 Outcome test_security();
 Outcome test_int80();
 Outcome test_privileged();
+Outcome test_stale_tlb();

@@ -3,6 +3,7 @@
 #include "monitor/lib/xen_errno.hpp"
 
 #include "monitor/log.hpp"
+#include "monitor/mm/address_space.hpp"
 #include "pagetables/entry.hpp"
 
 namespace monitor::mm {
@@ -15,6 +16,20 @@ constexpr uint64_t kPresent = pt::kPresent, kWritable = pt::kWritable, kUser = p
 constexpr uint64_t kAddrMask = pt::kAddrMask;
 
 uint64_t* table(uint64_t mfn) { return frame_ptr<uint64_t>(mfn); }
+
+// A dropped writable mapping may live on in a TLB. Before any frame becomes
+// a page table (or descriptor page), such stale entries must be gone, or
+// the guest could write its new page table through one (Xen tracks this
+// per frame with its TLB-flush clock; one flag and a full flush suffice
+// while each domain has one running vCPU).
+bool writable_mapping_dropped = false;
+
+void flush_stale_writable_mappings() {
+    if (!writable_mapping_dropped)
+        return;
+    flush_tlb_local(current());
+    writable_mapping_dropped = false;
+}
 
 bool is_monitor_l4_slot(unsigned index) {
     return index >= layout::kMonitorSlotFirst && index <= layout::kMonitorSlotLast;
@@ -55,6 +70,7 @@ void put_entry_ref(uint64_t entry, int level) {
             auto& f = frame(target);
             if (f.writable_count)
                 f.writable_count--;
+            writable_mapping_dropped = true;
         }
         return;
     }
@@ -110,6 +126,8 @@ int get_page_type(uint64_t mfn, FrameType type) {
     }
     if (type != FrameType::None && f.writable_count > 0)
         return -EINVAL;  // still mapped writable somewhere
+    if (type != FrameType::None)
+        flush_stale_writable_mappings();
     f.type = type;
     f.type_count = 1;
     const int level = static_cast<int>(type);
