@@ -109,8 +109,8 @@ int run_command(const RunArgs& a) {
     options.xpti = resolve_xpti(*xpti);
     options.log_level = static_cast<uint8_t>(*level);
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
-    spdlog::info("XPTI {} ({}); {} MiB, {} vCPU(s), guest {}", options.xpti == abi::XptiMode::On ? "on" : "off",
-                 a.xpti, *memory >> 20, a.vcpus, a.guest.empty() ? "bundled demo" : a.guest);
+    options.guest_name = a.guest.empty() ? "bundled demo" : a.guest;
+    options.xpti_choice = a.xpti;
 
     domain::DomainConfig config;
     config.memory_bytes = *memory;

@@ -25,6 +25,7 @@ struct Counters {
     uint64_t emulated_m2p_reads;           // slot-256 reads emulated (host quirk)
     uint64_t emulated_int_n;               // `int N` decoded after #UD (host quirk)
     uint64_t syscall_via_fault;            // syscall entries reached through #PF at LSTAR
+    uint64_t syscall_via_trampoline;       // syscall entries reached through the int3 trampoline
 };
 
 }  // namespace abi

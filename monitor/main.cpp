@@ -20,6 +20,8 @@ namespace monitor {
 
 namespace {
 
+void use_cheapest_syscall_entry();
+
 [[noreturn]] void boot_domain() {
     Domain& d = domain();
     Vcpu& v = current();
@@ -29,6 +31,8 @@ namespace {
         channel().bare_round_trip_median, channel().bare_round_trip_min);
     if (d.boot.xpti == abi::XptiMode::On)
         log(LogLevel::Warn, "XPTI requested but not yet in effect: this monitor has no XPTI yet");
+
+    use_cheapest_syscall_entry();
 
     const auto& dom = d.boot.domain;
     d.shared_info = frame_ptr<shared_info_t>(dom.shared_info_mfn);
@@ -67,6 +71,18 @@ namespace {
     r.rflags = 0x202;
     v.counters->guest_exits++;
     enter_frame(&r);
+}
+
+// Where syscall stays in ring 3, LSTAR moves from the supervisor-only stub
+// (entry by #PF) to the user-executable int3 trampoline (entry by #BP, about
+// half the cost on kvm_pvm). On real x86 the ring-0 stub stays.
+void use_cheapest_syscall_entry() {
+    if (!has_quirk(abi::kQuirkSyscallStaysInRing3))
+        return;
+    *reinterpret_cast<uint8_t*>(layout::direct_map(layout::kSyscallTrampolineGpa)) = 0xcc;  // int3
+    cpu::wrmsr(cpu::kMsrLstar, layout::kSyscallTrampolineVirt);
+    cpu::wrmsr(cpu::kMsrCstar, layout::kSyscallTrampolineVirt);
+    log(LogLevel::Info, "syscall entry: int3 trampoline at %#lx", layout::kSyscallTrampolineVirt);
 }
 
 void run_test_hook(abi::TestHook hook) {

@@ -7,6 +7,7 @@
 
 #include "guest-abi/boot_info.hpp"
 #include "guest-abi/host_channel.hpp"
+#include "monitor/arch/x86_64/regs.hpp"
 #include "vmm/layout.hpp"
 
 namespace monitor {
@@ -37,12 +38,15 @@ struct Domain {
     abi::BootInfo boot;
     shared_info_t* shared_info = nullptr;
     uint32_t quirks = 0;
-    uint64_t lstar_stub_offset = layout::percpu::kStubOffset;
 };
 
-Domain& domain();
-Vcpu& vcpu(uint32_t id);
-Vcpu& current();
+// Inline: these sit on every entry path, where each ring-0 instruction costs
+// about a thousand cycles on emulating hosts.
+extern Domain the_domain;
+extern Vcpu the_vcpus[layout::kMaxVcpus];
+inline Domain& domain() { return the_domain; }
+inline Vcpu& vcpu(uint32_t id) { return the_vcpus[id]; }
+inline Vcpu& current() { return *this_cpu()->vcpu; }
 
 inline vcpu_info_t& vcpu_info(const Vcpu& v) { return domain().shared_info->vcpu_info[v.id]; }
 

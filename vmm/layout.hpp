@@ -9,6 +9,7 @@
 //                counters), kChannelSize each
 //   0x0003_0000  shared_info page (monitor-owned, the guest may map it)
 //   0x0003_1000  start-up probe page (ring-3 code the monitor runs once)
+//   0x0003_2000  syscall trampoline page (one `int3`, see kSyscallTrampolineVirt)
 //   0x0004_0000  host-built monitor page tables (pool)
 //   0x0020_0000  monitor image (PT_LOAD segments by physical address)
 //   0x0040_0000  per-vCPU areas (stacks, GDT, TSS, syscall stub)
@@ -21,6 +22,8 @@
 //   slot 256  0xffff800000000000  read-only M2P, readable by the guest (Xen ABI)
 //   slot 257  0xffff808000000000  read-only M2P alias (hosts where ring 3 cannot
 //                                  read slot 256; advertised by XENMEM_machphys_mapping)
+//             0xffff80fffffff000  syscall trampoline: LSTAR on hosts where syscall
+//                                  stays in ring 3; user-executable, holds only int3
 //   slot 260  0xffff820000000000  per-vCPU areas, PERCPU_STRIDE apart
 //   slot 261  0xffff82d040000000  monitor image (text, rodata, data, bss)
 //   slot 262  0xffff830000000000  direct map of all guest-physical memory
@@ -42,6 +45,7 @@ inline constexpr uint64_t kChannelGpa = 0x10000;  // + vcpu * kChannelSize
 inline constexpr uint64_t kChannelSize = 0x4000;
 inline constexpr uint64_t kSharedInfoGpa = 0x30000;
 inline constexpr uint64_t kProbePageGpa = 0x31000;
+inline constexpr uint64_t kSyscallTrampolineGpa = 0x32000;
 inline constexpr uint64_t kMonitorPtPoolGpa = 0x40000;
 inline constexpr uint64_t kMonitorPtPoolEnd = 0x200000;
 inline constexpr uint64_t kMonitorImageGpa = 0x200000;
@@ -64,6 +68,7 @@ inline constexpr uint64_t kMonitorSlotFirst = 256;
 inline constexpr uint64_t kMonitorSlotLast = 271;
 inline constexpr uint64_t kM2pRoVirt = 0xffff800000000000;
 inline constexpr uint64_t kM2pRoAliasVirt = 0xffff808000000000;
+inline constexpr uint64_t kSyscallTrampolineVirt = 0xffff80fffffff000;
 inline constexpr uint64_t kPercpuVirt = 0xffff820000000000;
 inline constexpr uint64_t kPercpuVirtStride = 0x100000;  // 1 MiB virtual per vCPU
 inline constexpr uint64_t kMonitorImageVirt = 0xffff82d040000000;

@@ -110,6 +110,10 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     auto plan = domain::plan_domain(*image, config);
     if (!plan)
         return plan.error();
+    // Logged only once the guest is known to be loadable: bad input must
+    // leave exactly one line on stderr.
+    spdlog::info("XPTI {} ({}); {} MiB, {} vCPU(s), guest {}", options.xpti == abi::XptiMode::On ? "on" : "off",
+                 options.xpti_choice, config.memory_bytes >> 20, options.nr_vcpus, options.guest_name);
     spdlog::debug("guest: {}", elf::describe(*image));
 
     auto sys = kvm::System::open(options.kvm_path);

@@ -100,6 +100,12 @@ Result<MonitorImage> load_monitor(const GuestMemory& mem, std::span<const uint8_
         PVVMM_TRY(map_or_fail(pt::map_range(tables, pool, l4, va, layout::kM2pGpa, m2p_bytes,
                                             pt::kPresent | pt::kUser | pt::kNoExecute, true, kGuestVisibleTables),
                               "M2P", va));
+    // The syscall trampoline: user-executable, so a ring-3 syscall on a
+    // host that keeps it in ring 3 reaches int3 there (the monitor fills it).
+    PVVMM_TRY(map_or_fail(pt::map(tables, pool, l4, layout::kSyscallTrampolineVirt, layout::kSyscallTrampolineGpa,
+                                  pt::kPresent | pt::kUser, pt::PageSize::k4K, kGuestVisibleTables),
+                          "syscall trampoline", layout::kSyscallTrampolineVirt));
+
     // The start-up probe page: ring-3 code in the monitor's own L4 only.
     PVVMM_TRY(map_or_fail(pt::map(tables, pool, l4, layout::kProbeVirt, layout::kProbePageGpa,
                                   pt::kPresent | pt::kUser, pt::PageSize::k4K, kGuestVisibleTables),

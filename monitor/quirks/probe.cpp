@@ -46,6 +46,7 @@ void (*continuation)() = nullptr;
 
 [[noreturn]] void run_step(uint32_t s) {
     step = s;
+    probe_running = true;
     auto& r = this_cpu()->regs;
     r = GuestRegs{};
     r.rip = layout::kProbeVirt + (s == kBareRoundTrip ? kBareOffset : s * kSlotSize);
@@ -69,7 +70,7 @@ void record_bare_round_trip() {
 
 }  // namespace
 
-bool probe_active() { return step != kDone; }
+bool probe_running = false;
 
 void start_probe(void (*boot_continue)()) {
     continuation = boot_continue;
@@ -111,7 +112,7 @@ void on_probe_trap(GuestRegs& r) {
             panic_regs(&r, "probe: reading %%cs in ring 3 gave vector %lu", r.vector);
         if ((r.rax & 0xffff) != GUEST_CS64)
             quirks |= abi::kQuirkRing3HostSelectors;
-        redirect_gate(3, reinterpret_cast<uint64_t>(&bare_iret));
+        load_measurement_idt(3, reinterpret_cast<uint64_t>(&bare_iret));
         run_step(kBareRoundTrip);
     case kBareRoundTrip: {
         if (r.vector != 6)
@@ -121,9 +122,10 @@ void on_probe_trap(GuestRegs& r) {
         bare_samples[bare_done++] = (end - start) / kBareIterations;
         if (bare_done < kBareBatches)
             run_step(kBareRoundTrip);
-        reset_gate(3);
+        load_shared_idt();
         record_bare_round_trip();
         step = kDone;
+        probe_running = false;
         continuation();
         panic("probe continuation returned");
     }
@@ -144,7 +146,7 @@ const char* describe(uint32_t q) {
         buf[n] = 0;
     };
     if (q & abi::kQuirkSyscallStaysInRing3)
-        add("syscall-stays-in-ring3(entry via #PF at LSTAR) ");
+        add("syscall-stays-in-ring3 ");
     if (q & abi::kQuirkIntNRaisesUd)
         add("int-N-raises-#UD(decoded) ");
     if (q & abi::kQuirkSlot256FaultsRing3)

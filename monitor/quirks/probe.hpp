@@ -14,8 +14,9 @@ namespace monitor::quirks {
 // trap_entry -> on_probe_trap, and the last one calls boot_continue().
 [[noreturn]] void start_probe(void (*boot_continue)());
 
-// True while a probe is running on this CPU (trap_entry asks first).
-bool probe_active();
+// True while a probe is running (trap_entry asks first, on every entry).
+extern bool probe_running;
+inline bool probe_active() { return probe_running; }
 [[noreturn]] void on_probe_trap(GuestRegs& regs);
 
 // One line naming every quirk found, for the log.

@@ -83,10 +83,23 @@ void handle_page_fault(GuestRegs& r) {
     deliver_exception(r, kVecPageFault, true, error);
 }
 
+// Host quirk: a ring-3 syscall ran the int3 at the trampoline (LSTAR).
+bool is_syscall_trampoline_trap(const GuestRegs& r) {
+    return r.vector == kVecBreakpoint && r.rip == layout::kSyscallTrampolineVirt + 1;
+}
+
 void handle_guest_trap(GuestRegs& r) {
     Vcpu& v = current();
     v.counters->guest_entries++;
     if (r.vector == VECTOR_SYSCALL) {
+        handle_syscall(r);
+        return;
+    }
+    if (is_syscall_trampoline_trap(r)) {
+        v.counters->syscall_via_trampoline++;
+        r.rip = r.rcx;
+        r.rflags = r.r11;
+        r.vector = VECTOR_SYSCALL;
         handle_syscall(r);
         return;
     }

@@ -21,6 +21,7 @@ struct IdtGate {
 static_assert(sizeof(IdtGate) == 16);
 
 alignas(4096) IdtGate idt[256];
+alignas(4096) IdtGate measurement_idt[32];
 
 struct Tss {
     uint32_t reserved0;
@@ -41,8 +42,8 @@ constexpr uint64_t kCode32Dpl3 = 0x00cffb000000ffff;
 constexpr uint64_t kDataDpl3 = 0x00cff3000000ffff;
 constexpr uint64_t kCode64Dpl3 = 0x00affb000000ffff;
 
-void set_gate(unsigned vec, uint64_t handler, unsigned dpl, unsigned ist) {
-    auto& g = idt[vec];
+void set_gate(IdtGate* table, unsigned vec, uint64_t handler, unsigned dpl, unsigned ist) {
+    auto& g = table[vec];
     g.offset_low = static_cast<uint16_t>(handler);
     g.selector = MONITOR_CS;
     g.ist = static_cast<uint8_t>(ist);
@@ -101,10 +102,18 @@ void write_syscall_stub(uint32_t cpu) {
 unsigned normal_dpl(unsigned v) { return (v == 3 || v == 4) ? 3 : 0; }  // int3 / into from the guest
 unsigned normal_ist(unsigned v) { return v == 2 ? kIstNmi : v == 8 ? kIstDf : v == 18 ? kIstMc : 0; }
 
+void set_normal_gate(IdtGate* table, unsigned v) { set_gate(table, v, idt_stub_table[v], normal_dpl(v), normal_ist(v)); }
+
 }  // namespace
 
-void redirect_gate(unsigned vector, uint64_t handler) { set_gate(vector, handler, 3, 0); }
-void reset_gate(unsigned vector) { set_gate(vector, idt_stub_table[vector], normal_dpl(vector), normal_ist(vector)); }
+void load_measurement_idt(unsigned vector, uint64_t handler) {
+    for (unsigned v = 0; v < 32; ++v)
+        set_normal_gate(measurement_idt, v);
+    set_gate(measurement_idt, vector, handler, 3, 0);
+    cpu::lidt({sizeof(measurement_idt) - 1, reinterpret_cast<uint64_t>(measurement_idt)});
+}
+
+void load_shared_idt() { cpu::lidt({sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)}); }
 
 void setup_cpu_descriptors(uint32_t cpu) {
     namespace pc = layout::percpu;
@@ -129,8 +138,8 @@ void setup_cpu_descriptors(uint32_t cpu) {
 
     // The IDT is shared; every CPU writes the same values, so no ordering is needed.
     for (unsigned v = 0; v < 32; ++v)
-        reset_gate(v);
-    cpu::lidt({sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)});
+        set_normal_gate(idt, v);
+    load_shared_idt();
 
     write_syscall_stub(cpu);
     cpu::wrmsr(cpu::kMsrStar, (static_cast<uint64_t>(0xe023) << 48) | (static_cast<uint64_t>(MONITOR_CS) << 32));

@@ -8,9 +8,10 @@ namespace monitor {
 
 void setup_cpu_descriptors(uint32_t cpu);
 
-// Points IDT `vector` at `handler` with DPL 3 (start-up measurements), and
-// back at its normal entry stub.
-void redirect_gate(unsigned vector, uint64_t handler);
-void reset_gate(unsigned vector);
+// Start-up measurements on this CPU: load a private copy of the IDT whose
+// `vector` goes to `handler` (DPL 3), then back to the shared IDT. The
+// shared IDT is never patched, since other vCPUs may be writing it.
+void load_measurement_idt(unsigned vector, uint64_t handler);
+void load_shared_idt();
 
 }  // namespace monitor
