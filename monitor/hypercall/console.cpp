@@ -55,33 +55,33 @@ void drain_console_ring() {
 }  // namespace
 
 int64_t hc_console_io(GuestRegs&, const HypercallArgs& a) {
-    switch (a.a1) {
+    switch (a.a1()) {
     case CONSOLEIO_write: {
-        if (a.a2 > kMaxWrite)
+        if (a.a2() > kMaxWrite)
             return -EINVAL;
-        GuestPtr<char> buf(a.a3);
+        GuestPtr<char> buf(a.a3());
         char chunk[256];
-        for (uint64_t done = 0; done < a.a2;) {
-            const uint64_t n = a.a2 - done < sizeof(chunk) ? a.a2 - done : sizeof(chunk);
+        for (uint64_t done = 0; done < a.a2();) {
+            const uint64_t n = a.a2() - done < sizeof(chunk) ? a.a2() - done : sizeof(chunk);
             if (!GuestPtr<char>(buf.address() + done).read_bytes(chunk, n))
                 return -EFAULT;
             emit(chunk, n);
             done += n;
         }
-        return static_cast<int64_t>(a.a2);
+        return static_cast<int64_t>(a.a2());
     }
     case CONSOLEIO_read:
         return 0;  // no console input yet
     default:
-        return unknown_subop("console_io", a.a1);
+        return unknown_subop("console_io", a.a1());
     }
 }
 
 int64_t hc_event_channel_op(GuestRegs&, const HypercallArgs& a) {
-    switch (a.a1) {
+    switch (a.a1()) {
     case EVTCHNOP_send: {
         evtchn_send_t send;
-        if (!GuestPtr<evtchn_send_t>(a.a2).read(send))
+        if (!GuestPtr<evtchn_send_t>(a.a2()).read(send))
             return -EFAULT;
         if (send.port == domain().boot.domain.console_evtchn) {
             drain_console_ring();
@@ -92,7 +92,7 @@ int64_t hc_event_channel_op(GuestRegs&, const HypercallArgs& a) {
         return -EINVAL;
     }
     default:
-        return unknown_subop("event_channel_op", a.a1);
+        return unknown_subop("event_channel_op", a.a1());
     }
 }
 

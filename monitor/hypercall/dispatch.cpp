@@ -57,7 +57,7 @@ int64_t unknown_subop(const char* hypercall, uint64_t subop) {
 void do_hypercall(GuestRegs& r) {
     Vcpu& v = current();
     const uint64_t nr = r.rax;
-    const HypercallArgs args{r.rdi, r.rsi, r.rdx, r.r10, r.r8};
+    const HypercallArgs args(r);
     if (nr >= abi::kHypercallSlots || table.e[nr].handler == nullptr) {
         v.counters->hypercalls_unknown++;
         log(LogLevel::Debug, "unknown hypercall %lu -> -ENOSYS", nr);

@@ -34,12 +34,12 @@ bool descriptor_ok(uint64_t d) {
 
 int64_t hc_set_gdt(GuestRegs&, const HypercallArgs& a) {
     Vcpu& v = current();
-    const uint64_t entries = a.a2;
+    const uint64_t entries = a.a2();
     if (entries > FIRST_RESERVED_GDT_ENTRY)
         return -EINVAL;
     const uint64_t nr = (entries + kEntriesPerFrame - 1) / kEntriesPerFrame;
     uint64_t frames[kMaxFrames];
-    if (nr && !GuestPtr<uint64_t>(a.a1).read_bytes(frames, nr * sizeof(uint64_t)))
+    if (nr && !GuestPtr<uint64_t>(a.a1()).read_bytes(frames, nr * sizeof(uint64_t)))
         return -EFAULT;
     for (uint64_t i = 0; i < nr; ++i) {
         if (!is_domain_mfn(frames[i]))

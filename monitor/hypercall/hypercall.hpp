@@ -8,8 +8,18 @@
 
 namespace monitor {
 
-struct HypercallArgs {
-    uint64_t a1, a2, a3, a4, a5;
+// The argument registers, read in place (no copy on the hot path).
+class HypercallArgs {
+public:
+    explicit HypercallArgs(const GuestRegs& regs) : r_(regs) {}
+    [[nodiscard]] uint64_t a1() const { return r_.rdi; }
+    [[nodiscard]] uint64_t a2() const { return r_.rsi; }
+    [[nodiscard]] uint64_t a3() const { return r_.rdx; }
+    [[nodiscard]] uint64_t a4() const { return r_.r10; }
+    [[nodiscard]] uint64_t a5() const { return r_.r8; }
+
+private:
+    const GuestRegs& r_;
 };
 
 using HypercallHandler = int64_t (*)(GuestRegs& regs, const HypercallArgs& args);

@@ -60,7 +60,7 @@ int64_t set_base(Vcpu& v, uint64_t mfn, bool user) {
 
 int64_t hc_update_va_mapping(GuestRegs&, const HypercallArgs& a) {
     Vcpu& v = current();
-    const uint64_t va = a.a1, val = a.a2, flags = a.a3;
+    const uint64_t va = a.a1(), val = a.a2(), flags = a.a3();
     if (!pt::is_canonical(va) || (va >= HYPERVISOR_VIRT_START && va < HYPERVISOR_VIRT_END))
         return -EINVAL;
     if (flags & ~(uint64_t{UVMF_FLUSHTYPE_MASK} | UVMF_ALL))
@@ -75,12 +75,12 @@ int64_t hc_update_va_mapping(GuestRegs&, const HypercallArgs& a) {
 }
 
 int64_t hc_mmu_update(GuestRegs&, const HypercallArgs& a) {
-    if (a.a2 > kMaxBatch)
+    if (a.a2() > kMaxBatch)
         return -EINVAL;
-    GuestPtr<mmu_update_t> reqs(a.a1);
+    GuestPtr<mmu_update_t> reqs(a.a1());
     int64_t rc = 0;
     uint64_t done = 0;
-    for (; done < a.a2; ++done) {
+    for (; done < a.a2(); ++done) {
         mmu_update_t req;
         if (!reqs.read(req, done)) {
             rc = -EFAULT;
@@ -102,19 +102,19 @@ int64_t hc_mmu_update(GuestRegs&, const HypercallArgs& a) {
         if (rc < 0)
             break;
     }
-    if (a.a3 != 0 && !GuestPtr<unsigned>(a.a3).write(static_cast<unsigned>(done)))
+    if (a.a3() != 0 && !GuestPtr<unsigned>(a.a3()).write(static_cast<unsigned>(done)))
         return -EFAULT;
     return rc;
 }
 
 int64_t hc_mmuext_op(GuestRegs&, const HypercallArgs& a) {
     Vcpu& v = current();
-    if (a.a2 > kMaxBatch)
+    if (a.a2() > kMaxBatch)
         return -EINVAL;
-    GuestPtr<mmuext_op_t> ops(a.a1);
+    GuestPtr<mmuext_op_t> ops(a.a1());
     int64_t rc = 0;
     uint64_t done = 0;
-    for (; done < a.a2; ++done) {
+    for (; done < a.a2(); ++done) {
         mmuext_op_t op;
         if (!ops.read(op, done)) {
             rc = -EFAULT;
@@ -169,39 +169,39 @@ int64_t hc_mmuext_op(GuestRegs&, const HypercallArgs& a) {
         if (rc < 0)
             break;
     }
-    if (a.a3 != 0 && !GuestPtr<unsigned>(a.a3).write(static_cast<unsigned>(done)))
+    if (a.a3() != 0 && !GuestPtr<unsigned>(a.a3()).write(static_cast<unsigned>(done)))
         return -EFAULT;
     return rc;
 }
 
 int64_t hc_memory_op(GuestRegs&, const HypercallArgs& a) {
     const auto& d = domain().boot.domain;
-    switch (a.a1 & kMemopCmdMask) {
+    switch (a.a1() & kMemopCmdMask) {
     case XENMEM_machphys_mapping: {
         xen_machphys_mapping_t m{};
         // Hosts whose ring 3 cannot read slot 256 get the alias instead.
         m.v_start = has_quirk(abi::kQuirkSlot256FaultsRing3) ? layout::kM2pRoAliasVirt : layout::kM2pRoVirt;
         m.v_end = m.v_start + domain().boot.total_frames * 8;
         m.max_mfn = domain().boot.total_frames - 1;
-        return GuestPtr<xen_machphys_mapping_t>(a.a2).write(m) ? 0 : -EFAULT;
+        return GuestPtr<xen_machphys_mapping_t>(a.a2()).write(m) ? 0 : -EFAULT;
     }
     case XENMEM_maximum_ram_page:
         return static_cast<int64_t>(d.first_mfn + d.nr_pages - 1);
     case XENMEM_current_reservation:
     case XENMEM_maximum_reservation: {
         domid_t dom;
-        if (!GuestPtr<domid_t>(a.a2).read(dom))
+        if (!GuestPtr<domid_t>(a.a2()).read(dom))
             return -EFAULT;
         return dom == DOMID_SELF ? static_cast<int64_t>(d.nr_pages) : -ESRCH;
     }
     case XENMEM_maximum_gpfn: {
         domid_t dom;
-        if (!GuestPtr<domid_t>(a.a2).read(dom))
+        if (!GuestPtr<domid_t>(a.a2()).read(dom))
             return -EFAULT;
         return dom == DOMID_SELF ? static_cast<int64_t>(d.nr_pages - 1) : -ESRCH;
     }
     default:
-        return unknown_subop("memory_op", a.a1);
+        return unknown_subop("memory_op", a.a1());
     }
 }
 

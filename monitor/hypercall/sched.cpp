@@ -12,12 +12,12 @@
 namespace monitor {
 
 int64_t hc_sched_op(GuestRegs&, const HypercallArgs& a) {
-    switch (a.a1) {
+    switch (a.a1()) {
     case SCHEDOP_yield:
         return 0;
     case SCHEDOP_shutdown: {
         sched_shutdown_t s;
-        if (!GuestPtr<sched_shutdown_t>(a.a2).read(s))
+        if (!GuestPtr<sched_shutdown_t>(a.a2()).read(s))
             return -EFAULT;
         if (s.reason > SHUTDOWN_MAX)
             return -EINVAL;
@@ -26,7 +26,7 @@ int64_t hc_sched_op(GuestRegs&, const HypercallArgs& a) {
         cpu::halt_forever();
     }
     default:
-        return unknown_subop("sched_op", a.a1);
+        return unknown_subop("sched_op", a.a1());
     }
 }
 

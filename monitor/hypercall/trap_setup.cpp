@@ -25,12 +25,12 @@ bool guest_address_ok(uint64_t va) {
 
 int64_t hc_set_trap_table(GuestRegs&, const HypercallArgs& a) {
     Vcpu& v = current();
-    if (a.a1 == 0) {
+    if (a.a1() == 0) {
         for (auto& t : v.traps)
             t = TrapBounceTarget{};
         return 0;
     }
-    GuestPtr<trap_info_t> table(a.a1);
+    GuestPtr<trap_info_t> table(a.a1());
     for (uint64_t i = 0; i < 256 * 4; ++i) {  // bounded: Xen preempts, we cap
         trap_info_t ti;
         if (!table.read(ti, i))
@@ -50,10 +50,10 @@ int64_t hc_set_trap_table(GuestRegs&, const HypercallArgs& a) {
 
 int64_t hc_callback_op(GuestRegs&, const HypercallArgs& a) {
     Vcpu& v = current();
-    switch (a.a1) {
+    switch (a.a1()) {
     case CALLBACKOP_register: {
         callback_register_t cb;
-        if (!GuestPtr<callback_register_t>(a.a2).read(cb))
+        if (!GuestPtr<callback_register_t>(a.a2()).read(cb))
             return -EFAULT;
         if (!guest_address_ok(cb.address))
             return -EINVAL;
@@ -71,7 +71,7 @@ int64_t hc_callback_op(GuestRegs&, const HypercallArgs& a) {
     }  // unreachable: every case returns
     case CALLBACKOP_unregister: {
         callback_unregister_t cb;
-        if (!GuestPtr<callback_unregister_t>(a.a2).read(cb))
+        if (!GuestPtr<callback_unregister_t>(a.a2()).read(cb))
             return -EFAULT;
         switch (cb.type) {
         case CALLBACKTYPE_event: v.event_callback = 0; return 0;
@@ -82,36 +82,36 @@ int64_t hc_callback_op(GuestRegs&, const HypercallArgs& a) {
         }
     }
     default:
-        return unknown_subop("callback_op", a.a1);
+        return unknown_subop("callback_op", a.a1());
     }
 }
 
 int64_t hc_stack_switch(GuestRegs&, const HypercallArgs& a) {
     Vcpu& v = current();
-    v.kernel_ss = a.a1;
-    v.kernel_sp = a.a2;
+    v.kernel_ss = a.a1();
+    v.kernel_sp = a.a2();
     return 0;
 }
 
 int64_t hc_set_segment_base(GuestRegs&, const HypercallArgs& a) {
     Vcpu& v = current();
-    switch (a.a1) {
+    switch (a.a1()) {
     case SEGBASE_FS:
-        v.fs_base = a.a2;
-        cpu::wrmsr(cpu::kMsrFsBase, a.a2);
+        v.fs_base = a.a2();
+        cpu::wrmsr(cpu::kMsrFsBase, a.a2());
         return 0;
     case SEGBASE_GS_USER:
-        v.gs_base_user = a.a2;
+        v.gs_base_user = a.a2();
         return 0;
     case SEGBASE_GS_KERNEL:
-        v.gs_base_kernel = a.a2;
+        v.gs_base_kernel = a.a2();
         if (v.kernel_mode)
-            cpu::wrmsr(cpu::kMsrGsBase, a.a2);
+            cpu::wrmsr(cpu::kMsrGsBase, a.a2());
         return 0;
     case SEGBASE_GS_USER_SEL:
         // Loading a user %gs selector from kernel mode; only null and the
         // flat data selector exist, neither of which changes the base.
-        if (a.a2 != 0 && (a.a2 & ~3ull) != (FLAT_USER_DS32 & ~3))
+        if (a.a2() != 0 && (a.a2() & ~3ull) != (FLAT_USER_DS32 & ~3))
             return -EINVAL;
         return 0;
     default:
@@ -124,9 +124,9 @@ int64_t hc_fpu_taskswitch(GuestRegs&, const HypercallArgs&) {
 }
 
 int64_t hc_vm_assist(GuestRegs&, const HypercallArgs& a) {
-    if (a.a1 != VMASST_CMD_enable && a.a1 != VMASST_CMD_disable)
+    if (a.a1() != VMASST_CMD_enable && a.a1() != VMASST_CMD_disable)
         return -ENOSYS;
-    switch (a.a2) {
+    switch (a.a2()) {
     case VMASST_TYPE_4gb_segments:
     case VMASST_TYPE_4gb_segments_notify:
     case VMASST_TYPE_pae_extended_cr3:
@@ -135,7 +135,7 @@ int64_t hc_vm_assist(GuestRegs&, const HypercallArgs& a) {
     case VMASST_TYPE_m2p_strict:
         return 0;  // no effect for 64-bit PV guests here
     case VMASST_TYPE_writable_pagetables:
-        return a.a1 == VMASST_CMD_enable ? -EINVAL : 0;  // not supported
+        return a.a1() == VMASST_CMD_enable ? -EINVAL : 0;  // not supported
     default:
         return -EINVAL;
     }

@@ -20,14 +20,14 @@ int64_t put_string(uint64_t va, const char* s) {
         out[i] = s[i];
     return GuestPtr<T>(va).write(out) ? 0 : -EFAULT;
 }
-}  // namespace
 
-int64_t hc_xen_version(GuestRegs&, const HypercallArgs& a) {
-    switch (a.a1) {
-    case XENVER_version:
-        return (kMajor << 16) | kMinor;
+
+// Sub-ops that fill structures: kept out of line so that the frame they
+// need is not set up for XENVER_version, the guests' null hypercall.
+[[gnu::noinline]] int64_t xen_version_query(const HypercallArgs& a) {
+    switch (a.a1()) {
     case XENVER_extraversion:
-        return put_string<xen_extraversion_t>(a.a2, ".0-pvvmm");
+        return put_string<xen_extraversion_t>(a.a2(), ".0-pvvmm");
     case XENVER_compile_info: {
         xen_compile_info_t info{};
         const char* fields[] = {"pvvmm", "pvvmm", "pvvmm.invalid", "2026"};
@@ -37,37 +37,45 @@ int64_t hc_xen_version(GuestRegs&, const HypercallArgs& a) {
         for (unsigned f = 0; f < 4; ++f)
             for (unsigned i = 0; fields[f][i] && i + 1 < caps[f]; ++i)
                 dst[f][i] = fields[f][i];
-        return GuestPtr<xen_compile_info_t>(a.a2).write(info) ? 0 : -EFAULT;
+        return GuestPtr<xen_compile_info_t>(a.a2()).write(info) ? 0 : -EFAULT;
     }
     case XENVER_capabilities:
-        return put_string<xen_capabilities_info_t>(a.a2, "xen-3.0-x86_64");
+        return put_string<xen_capabilities_info_t>(a.a2(), "xen-3.0-x86_64");
     case XENVER_changeset:
-        return put_string<xen_changeset_info_t>(a.a2, "pvvmm");
+        return put_string<xen_changeset_info_t>(a.a2(), "pvvmm");
     case XENVER_platform_parameters: {
         xen_platform_parameters_t p{};
         p.virt_start = HYPERVISOR_VIRT_START;
-        return GuestPtr<xen_platform_parameters_t>(a.a2).write(p) ? 0 : -EFAULT;
+        return GuestPtr<xen_platform_parameters_t>(a.a2()).write(p) ? 0 : -EFAULT;
     }
     case XENVER_get_features: {
         xen_feature_info_t fi;
-        if (!GuestPtr<xen_feature_info_t>(a.a2).read(fi))
+        if (!GuestPtr<xen_feature_info_t>(a.a2()).read(fi))
             return -EFAULT;
         // Features pvvmm implements: none of the optional ones yet, except
         // that the guest runs in ring 3 with 64-bit Xen semantics.
         fi.submap = 0;
-        return GuestPtr<xen_feature_info_t>(a.a2).write(fi) ? 0 : -EFAULT;
+        return GuestPtr<xen_feature_info_t>(a.a2()).write(fi) ? 0 : -EFAULT;
     }
     case XENVER_pagesize:
         return 4096;
     case XENVER_guest_handle:
-        return put_string<xen_domain_handle_t>(a.a2, "");
+        return put_string<xen_domain_handle_t>(a.a2(), "");
     case XENVER_commandline:
-        return put_string<xen_commandline_t>(a.a2, "");
+        return put_string<xen_commandline_t>(a.a2(), "");
     case XENVER_build_id:
         return -ENODATA;
     default:
-        return unknown_subop("xen_version", a.a1);
+        return unknown_subop("xen_version", a.a1());
     }
+}
+
+}  // namespace
+
+int64_t hc_xen_version(GuestRegs&, const HypercallArgs& a) {
+    if (a.a1() == XENVER_version)
+        return (kMajor << 16) | kMinor;
+    return xen_version_query(a);
 }
 
 }  // namespace monitor
