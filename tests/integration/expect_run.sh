@@ -2,7 +2,7 @@
 # usage: expect_run.sh [--nested | --as-nobody] EXPECTED_EXIT REGEX -- COMMAND...
 # Runs COMMAND (directly, inside the nested real-x86 KVM with --nested, or as
 # user nobody with --as-nobody), and passes if it exits EXPECTED_EXIT and its
-# output matches REGEX.
+# output matches REGEX (several patterns joined by ' && ' must all match).
 # Without /dev/kvm the test is reported as skipped (exit 77), loudly.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,5 +34,10 @@ fi
 rc=$?
 printf '%s\n' "$out"
 if [ "$rc" != "$want" ]; then echo "FAIL: exit status $rc, expected $want" >&2; exit 1; fi
-if ! printf '%s\n' "$out" | grep -Eq -- "$regex"; then echo "FAIL: output does not match /$regex/" >&2; exit 1; fi
+rest=$regex
+while [ -n "$rest" ]; do
+	pattern=${rest%% && *}
+	[ "$pattern" = "$rest" ] && rest= || rest=${rest#* && }
+	if ! printf '%s\n' "$out" | grep -Eq -- "$pattern"; then echo "FAIL: output does not match /$pattern/" >&2; exit 1; fi
+done
 echo "ok: exit $rc, output matches /$regex/"
