@@ -1,6 +1,6 @@
 // The `pvvmm` command. Exceptions (CLI11's) stay in cli/.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/exit_status.hpp"
 #include "cli/run_command.hpp"

@@ -19,7 +19,8 @@ void add_run_command(CLI::App& app, RunArgs& a) {
     run->add_option("guest", a.guest, "Guest kernel: an ELF with Xen PV notes");
     run->add_option("--xpti", a.xpti, "Meltdown mitigation XPTI: on, off or auto (on unless the CPU is not vulnerable)")
         ->capture_default_str();
-    run->add_option("--memory", a.memory, "Guest memory, e.g. 64M, 256M, 1G (multiple of 2 MiB)")->capture_default_str();
+    run->add_option("--memory", a.memory, "Guest memory, e.g. 64M, 256M, 1G (multiple of 2 MiB)")
+        ->capture_default_str();
     run->add_option("--cmdline", a.cmdline, "Guest command line (start_info.cmd_line)");
     run->add_option("--timeout", a.timeout, "Stop the guest after this many seconds (0: never)")->capture_default_str();
     run->add_option("--log-level", a.log_level, "trace, debug, info, warn, error, critical or off")

@@ -19,22 +19,22 @@ enum class TestHook : uint8_t { None = 0, Panic = 1, TripleFault = 2 };
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).
 struct DomainInfo {
-    uint64_t first_mfn;        // domain RAM starts here
-    uint64_t nr_pages;         // domain RAM size in frames
-    uint64_t virt_base;        // ELF VIRT_BASE
-    uint64_t entry;            // guest rip at start of day
-    uint64_t start_info_va;    // guest rsi at start of day
-    uint64_t stack_top_va;     // guest rsp at start of day
+    uint64_t first_mfn;          // domain RAM starts here
+    uint64_t nr_pages;           // domain RAM size in frames
+    uint64_t virt_base;          // ELF VIRT_BASE
+    uint64_t entry;              // guest rip at start of day
+    uint64_t start_info_va;      // guest rsi at start of day
+    uint64_t stack_top_va;       // guest rsp at start of day
     uint64_t hypercall_page_va;  // 0 when the ELF has no HYPERCALL_PAGE note
-    uint64_t l4_mfn;           // initial page-table root (pt_base)
-    uint64_t pt_first_mfn;     // initial page-table frames: contiguous run
+    uint64_t l4_mfn;             // initial page-table root (pt_base)
+    uint64_t pt_first_mfn;       // initial page-table frames: contiguous run
     uint64_t pt_nr_frames;
     uint64_t shared_info_mfn;  // monitor-owned page the guest may map
     uint64_t console_mfn;
     uint64_t store_mfn;
     uint32_t console_evtchn;
     uint32_t store_evtchn;
-    uint64_t mapped_end_va;    // end of the initial mapping
+    uint64_t mapped_end_va;  // end of the initial mapping
 };
 
 struct BootInfo {
@@ -46,7 +46,7 @@ struct BootInfo {
     uint64_t monitor_image_end;  // first virtual byte past the monitor image
     uint64_t tsc_khz;            // host TSC frequency, 0 if unknown
     XptiMode xpti;
-    uint8_t log_level;           // spdlog level numbers: 0 trace .. 6 off
+    uint8_t log_level;  // spdlog level numbers: 0 trace .. 6 off
     TestHook test_hook;
     uint8_t pad[5];
     DomainInfo domain;

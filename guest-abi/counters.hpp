@@ -21,11 +21,11 @@ struct Counters {
     uint64_t tlb_flush_local;
     uint64_t invlpg_local;
     uint64_t emulated_cpuid;
-    uint64_t emulated_privileged;          // rdmsr/wrmsr/mov-from-cr3 emulated
-    uint64_t emulated_m2p_reads;           // slot-256 reads emulated (host quirk)
-    uint64_t emulated_int_n;               // `int N` decoded after #UD (host quirk)
-    uint64_t syscall_via_fault;            // syscall entries reached through #PF at LSTAR
-    uint64_t syscall_via_trampoline;       // syscall entries reached through the int3 trampoline
+    uint64_t emulated_privileged;     // rdmsr/wrmsr/mov-from-cr3 emulated
+    uint64_t emulated_m2p_reads;      // slot-256 reads emulated (host quirk)
+    uint64_t emulated_int_n;          // `int N` decoded after #UD (host quirk)
+    uint64_t syscall_via_fault;       // syscall entries reached through #PF at LSTAR
+    uint64_t syscall_via_trampoline;  // syscall entries reached through the int3 trampoline
 };
 
 }  // namespace abi

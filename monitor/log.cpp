@@ -30,12 +30,28 @@ void panic_regs(const GuestRegs* regs, const char* fmt, ...) {
     va_end(ap);
     auto& p = ch.panic_regs;
     if (regs) {
-        p.rax = regs->rax; p.rbx = regs->rbx; p.rcx = regs->rcx; p.rdx = regs->rdx;
-        p.rsi = regs->rsi; p.rdi = regs->rdi; p.rbp = regs->rbp; p.rsp = regs->rsp;
-        p.r8 = regs->r8; p.r9 = regs->r9; p.r10 = regs->r10; p.r11 = regs->r11;
-        p.r12 = regs->r12; p.r13 = regs->r13; p.r14 = regs->r14; p.r15 = regs->r15;
-        p.rip = regs->rip; p.rflags = regs->rflags; p.cs = regs->cs; p.ss = regs->ss;
-        p.vector = regs->vector; p.error_code = regs->error_code;
+        p.rax = regs->rax;
+        p.rbx = regs->rbx;
+        p.rcx = regs->rcx;
+        p.rdx = regs->rdx;
+        p.rsi = regs->rsi;
+        p.rdi = regs->rdi;
+        p.rbp = regs->rbp;
+        p.rsp = regs->rsp;
+        p.r8 = regs->r8;
+        p.r9 = regs->r9;
+        p.r10 = regs->r10;
+        p.r11 = regs->r11;
+        p.r12 = regs->r12;
+        p.r13 = regs->r13;
+        p.r14 = regs->r14;
+        p.r15 = regs->r15;
+        p.rip = regs->rip;
+        p.rflags = regs->rflags;
+        p.cs = regs->cs;
+        p.ss = regs->ss;
+        p.vector = regs->vector;
+        p.error_code = regs->error_code;
     } else {
         // No trap frame: report the caller and what callee-saved registers hold.
         p = abi::PanicRegs{};

@@ -87,10 +87,8 @@ void use_cheapest_syscall_entry() {
 
 void run_test_hook(abi::TestHook hook) {
     switch (hook) {
-    case abi::TestHook::None:
-        return;
-    case abi::TestHook::Panic:
-        panic("test hook: panic on purpose");
+    case abi::TestHook::None: return;
+    case abi::TestHook::Panic: panic("test hook: panic on purpose");
     case abi::TestHook::TripleFault:
         // No IDT: the next exception cannot be delivered, nor the #DF after it.
         cpu::lidt({0, 0});

@@ -24,32 +24,26 @@ inline constexpr int kLevels = 4;
 
 constexpr uint64_t entry_addr(uint64_t e) { return e & kAddrMask; }
 constexpr uint64_t entry_flags(uint64_t e) { return e & ~kAddrMask; }
-constexpr uint64_t make_entry(uint64_t addr, uint64_t flags) {
-  return (addr & kAddrMask) | (flags & ~kAddrMask);
-}
+constexpr uint64_t make_entry(uint64_t addr, uint64_t flags) { return (addr & kAddrMask) | (flags & ~kAddrMask); }
 constexpr bool is_present(uint64_t e) { return (e & kPresent) != 0; }
 
 // A huge leaf only exists where the PS bit means "page size": L3 (1G), L2 (2M).
-constexpr bool is_huge_leaf(uint64_t e, int level) {
-  return (level == 3 || level == 2) && (e & kHuge) != 0;
-}
+constexpr bool is_huge_leaf(uint64_t e, int level) { return (level == 3 || level == 2) && (e & kHuge) != 0; }
 
 // Each level translates 9 VA bits above the 12-bit page offset.
 constexpr unsigned level_shift(int level) { return 12u + 9u * static_cast<unsigned>(level - 1); }
 constexpr uint64_t level_span(int level) { return 1ull << level_shift(level); }
 constexpr unsigned table_index(uint64_t va, int level) {
-  return static_cast<unsigned>(va >> level_shift(level)) & (kEntries - 1);
+    return static_cast<unsigned>(va >> level_shift(level)) & (kEntries - 1);
 }
 
 // 48-bit VAs: bits 63:48 must repeat bit 47 (arithmetic shift is defined in C++20).
-constexpr uint64_t canonicalize(uint64_t va) {
-  return static_cast<uint64_t>(static_cast<int64_t>(va << 16) >> 16);
-}
+constexpr uint64_t canonicalize(uint64_t va) { return static_cast<uint64_t>(static_cast<int64_t>(va << 16) >> 16); }
 constexpr bool is_canonical(uint64_t va) { return canonicalize(va) == va; }
 
 constexpr uint64_t va_of(unsigned l4, unsigned l3, unsigned l2, unsigned l1) {
-  return canonicalize(uint64_t{l4} << level_shift(4) | uint64_t{l3} << level_shift(3) |
-                      uint64_t{l2} << level_shift(2) | uint64_t{l1} << level_shift(1));
+    return canonicalize(uint64_t{l4} << level_shift(4) | uint64_t{l3} << level_shift(3) |
+                        uint64_t{l2} << level_shift(2) | uint64_t{l1} << level_shift(1));
 }
 
 static_assert(level_span(1) == 0x1000 && level_span(2) == 0x200000);

@@ -7,55 +7,53 @@ namespace pt_freestanding_check {
 
 // Tables reached through an identity mapping, as in a monitor direct map.
 struct IdentityMemory {
-  uint64_t read(uint64_t table_pa, unsigned index) {
-    return reinterpret_cast<volatile uint64_t*>(table_pa)[index];
-  }
-  void write(uint64_t table_pa, unsigned index, uint64_t value) {
-    reinterpret_cast<volatile uint64_t*>(table_pa)[index] = value;
-  }
+    uint64_t read(uint64_t table_pa, unsigned index) { return reinterpret_cast<volatile uint64_t*>(table_pa)[index]; }
+    void write(uint64_t table_pa, unsigned index, uint64_t value) {
+        reinterpret_cast<volatile uint64_t*>(table_pa)[index] = value;
+    }
 };
 
 struct BumpAllocator {
-  uint64_t next, end;
-  uint64_t alloc_table() {
-    if (next >= end) return 0;
-    const uint64_t table = next;
-    next += 0x1000;
-    for (unsigned i = 0; i < pt::kEntries; ++i) reinterpret_cast<volatile uint64_t*>(table)[i] = 0;
-    return table;
-  }
+    uint64_t next, end;
+    uint64_t alloc_table() {
+        if (next >= end)
+            return 0;
+        const uint64_t table = next;
+        next += 0x1000;
+        for (unsigned i = 0; i < pt::kEntries; ++i)
+            reinterpret_cast<volatile uint64_t*>(table)[i] = 0;
+        return table;
+    }
 };
 
 static_assert(pt::TableMemory<IdentityMemory> && pt::TableAllocator<BumpAllocator>);
 
 pt::Translation check_walk(uint64_t root, uint64_t va);
 pt::Translation check_walk(uint64_t root, uint64_t va) {
-  IdentityMemory mem;
-  return pt::walk(mem, root, va);
+    IdentityMemory mem;
+    return pt::walk(mem, root, va);
 }
 
 pt::Status check_map(uint64_t root, uint64_t pool, uint64_t va, uint64_t pa);
 pt::Status check_map(uint64_t root, uint64_t pool, uint64_t va, uint64_t pa) {
-  IdentityMemory mem;
-  BumpAllocator alloc{pool, pool + 0x10000};
-  if (const pt::Status s = pt::map(mem, alloc, root, va, pa, pt::kPresent, pt::PageSize::k1G);
-      s != pt::Status::Ok)
-    return s;
-  if (const pt::Status s = pt::map_range(mem, alloc, root, va, pa, 0x400000, pt::kWritable, true);
-      s != pt::Status::Ok)
-    return s;
-  return pt::unmap(mem, root, va);
+    IdentityMemory mem;
+    BumpAllocator alloc{pool, pool + 0x10000};
+    if (const pt::Status s = pt::map(mem, alloc, root, va, pa, pt::kPresent, pt::PageSize::k1G); s != pt::Status::Ok)
+        return s;
+    if (const pt::Status s = pt::map_range(mem, alloc, root, va, pa, 0x400000, pt::kWritable, true);
+        s != pt::Status::Ok)
+        return s;
+    return pt::unmap(mem, root, va);
 }
 
 uint64_t check_count_leaves(uint64_t root);
 uint64_t check_count_leaves(uint64_t root) {
-  IdentityMemory mem;
-  uint64_t count = 0;
-  pt::for_each_leaf(mem, root, [&](uint64_t, uint64_t, int) { ++count; });
-  pt::for_each_leaf(mem, root, 256, 271, [&](uint64_t va, uint64_t e, int level) {
-    count += va ^ e ^ static_cast<uint64_t>(level);
-  });
-  return count;
+    IdentityMemory mem;
+    uint64_t count = 0;
+    pt::for_each_leaf(mem, root, [&](uint64_t, uint64_t, int) { ++count; });
+    pt::for_each_leaf(mem, root, 256, 271,
+                      [&](uint64_t va, uint64_t e, int level) { count += va ^ e ^ static_cast<uint64_t>(level); });
+    return count;
 }
 
 const char* check_status_name(pt::Status s);

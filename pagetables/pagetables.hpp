@@ -3,6 +3,6 @@
 #pragma once
 
 #include "pagetables/entry.hpp"
+#include "pagetables/map.hpp"
 #include "pagetables/memory.hpp"
 #include "pagetables/walk.hpp"
-#include "pagetables/map.hpp"

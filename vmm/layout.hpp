@@ -81,15 +81,15 @@ inline constexpr unsigned kProbeSlot = 263;
 // the same for every vCPU. Physical backing: kPercpuGpa + cpu * stride,
 // pages in the same order (guard pages are simply not mapped).
 namespace percpu {
-inline constexpr uint64_t kStubOffset = 0x0000;      // syscall entry stub (RX)
-inline constexpr uint64_t kScratchOffset = 0x1000;   // per-CPU scratch / data (RW)
-inline constexpr uint64_t kStackOffset = 0x4000;     // 16 KiB stack, 16 KiB aligned
-inline constexpr uint64_t kStackSize = 0x4000;       // guard page at 0x3000
-inline constexpr uint64_t kIstNmiOffset = 0x9000;    // 1 page each, guards between
+inline constexpr uint64_t kStubOffset = 0x0000;     // syscall entry stub (RX)
+inline constexpr uint64_t kScratchOffset = 0x1000;  // per-CPU scratch / data (RW)
+inline constexpr uint64_t kStackOffset = 0x4000;    // 16 KiB stack, 16 KiB aligned
+inline constexpr uint64_t kStackSize = 0x4000;      // guard page at 0x3000
+inline constexpr uint64_t kIstNmiOffset = 0x9000;   // 1 page each, guards between
 inline constexpr uint64_t kIstDfOffset = 0xb000;
 inline constexpr uint64_t kIstMcOffset = 0xd000;
 inline constexpr uint64_t kTssOffset = 0xf000;
-inline constexpr uint64_t kGdtOffset = 0x10000;      // 16 pages: 14 guest + 2 monitor
+inline constexpr uint64_t kGdtOffset = 0x10000;  // 16 pages: 14 guest + 2 monitor
 inline constexpr uint64_t kGdtPages = 16;
 inline constexpr uint64_t kGdtReservedOffset = kGdtOffset + 14 * kPageSize;
 inline constexpr uint64_t kEnd = 0x20000;

@@ -48,8 +48,7 @@ kvm_segment flat_segment(uint16_t selector, bool code) {
 }
 
 // Every vCPU starts in long mode at the monitor entry on its own stack.
-Result<void> init_vcpu(const kvm::Vcpu& vcpu, const MonitorImage& monitor,
-                       const std::vector<kvm_cpuid_entry2>& cpuid) {
+Result<void> init_vcpu(const kvm::Vcpu& vcpu, const MonitorImage& monitor, const std::vector<kvm_cpuid_entry2>& cpuid) {
     auto entries = cpuid;
     for (auto& e : entries) {
         if (e.function == 1)
@@ -77,11 +76,11 @@ Result<void> init_vcpu(const kvm::Vcpu& vcpu, const MonitorImage& monitor,
     s.gdt.base = layout::percpu_virt(vcpu.id()) + layout::percpu::kGdtOffset;
     s.gdt.limit = layout::percpu::kGdtPages * layout::kPageSize - 1;
     s.idt.base = 0;
-    s.idt.limit = 0;  // the monitor loads its IDT first thing
+    s.idt.limit = 0;     // the monitor loads its IDT first thing
     s.cr0 = 0x80050033;  // PG WP AM NE ET MP PE
     s.cr3 = monitor.l4_gpa;
-    s.cr4 = 0x620;       // PAE OSFXSR OSXMMEXCPT
-    s.efer = 0xd01;      // NXE LMA LME SCE
+    s.cr4 = 0x620;   // PAE OSFXSR OSXMMEXCPT
+    s.efer = 0xd01;  // NXE LMA LME SCE
     PVVMM_TRY(vcpu.set_sregs(s));
 
     kvm_regs regs{};
@@ -94,7 +93,7 @@ Result<void> init_vcpu(const kvm::Vcpu& vcpu, const MonitorImage& monitor,
 }
 
 void install_kick_handler() {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = [](int) {};  // only interrupts KVM_RUN
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, nullptr);
@@ -166,8 +165,8 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     for (auto& t : threads)
         t->start();
     if (!control.wait(options.timeout))
-        control.finish(Outcome::Timeout,
-                       fmt::format("guest still running after the --timeout of {} s", options.timeout.count() / 1000.0));
+        control.finish(Outcome::Timeout, fmt::format("guest still running after the --timeout of {} s",
+                                                     options.timeout.count() / 1000.0));
     for (auto& t : threads)
         t->kick();
     for (auto& t : threads)

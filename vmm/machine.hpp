@@ -26,8 +26,8 @@ enum class Outcome {
 struct RunOptions {
     uint32_t nr_vcpus = 1;
     abi::XptiMode xpti = abi::XptiMode::Off;
-    uint8_t log_level = 2;                     // spdlog::level::info
-    std::chrono::milliseconds timeout{0};      // 0: none
+    uint8_t log_level = 2;                 // spdlog::level::info
+    std::chrono::milliseconds timeout{0};  // 0: none
     const char* kvm_path = "/dev/kvm";
     // Diagnostic: single-step every vCPU and count the steps (on hosts whose
     // single-step steps only ring 0, that counts ring-0 instructions).

@@ -1,7 +1,7 @@
 #include "vmm/memory.hpp"
 
-#include <cerrno>
 #include <sys/mman.h>
+#include <cerrno>
 
 namespace pvvmm {
 
@@ -32,7 +32,8 @@ std::span<uint8_t> GuestMemory::span(uint64_t gpa, uint64_t len) const {
 Result<void> GuestMemory::write(uint64_t gpa, std::span<const uint8_t> bytes) const {
     auto dst = span(gpa, bytes.size());
     if (dst.size() != bytes.size())
-        return Error{ErrorKind::Internal, fmt::format("write of {} bytes at {:#x} is outside guest memory", bytes.size(), gpa)};
+        return Error{ErrorKind::Internal,
+                     fmt::format("write of {} bytes at {:#x} is outside guest memory", bytes.size(), gpa)};
     std::memcpy(dst.data(), bytes.data(), bytes.size());
     return {};
 }

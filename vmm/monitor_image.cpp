@@ -27,8 +27,8 @@ constexpr uint64_t kGuestVisibleTables = pt::kPresent | pt::kWritable | pt::kUse
 
 Result<void> map_or_fail(pt::Status st, const char* what, uint64_t va) {
     if (st != pt::Status::Ok)
-        return Error{ErrorKind::Internal,
-                     fmt::format("building monitor page tables: mapping {} at {:#x}: {}", what, va, pt::status_name(st))};
+        return Error{ErrorKind::Internal, fmt::format("building monitor page tables: mapping {} at {:#x}: {}", what, va,
+                                                      pt::status_name(st))};
     return {};
 }
 
@@ -58,9 +58,9 @@ Result<MonitorImage> load_monitor(const GuestMemory& mem, std::span<const uint8_
         const uint64_t start = seg.vaddr & ~0xfffull;
         const uint64_t end = (seg.vaddr + seg.mem_size + 0xfff) & ~0xfffull;
         for (uint64_t va = start; va < end; va += 0x1000)
-            PVVMM_TRY(map_or_fail(pt::map(tables, pool, l4, va, seg.paddr - seg.vaddr + va, flags, pt::PageSize::k4K,
-                                          kMonitorTables),
-                                  "monitor image", va));
+            PVVMM_TRY(map_or_fail(
+                pt::map(tables, pool, l4, va, seg.paddr - seg.vaddr + va, flags, pt::PageSize::k4K, kMonitorTables),
+                "monitor image", va));
         image.image_end = std::max(image.image_end, end);
     }
 
@@ -71,14 +71,10 @@ Result<MonitorImage> load_monitor(const GuestMemory& mem, std::span<const uint8_
         uint64_t offset, size, flags;
     };
     const Piece pieces[] = {
-        {pc::kStubOffset, 0x1000, pt::kPresent},
-        {pc::kScratchOffset, 0x1000, kSupervisorRw},
-        {pc::kStackOffset, pc::kStackSize, kSupervisorRw},
-        {pc::kIstNmiOffset, 0x1000, kSupervisorRw},
-        {pc::kIstDfOffset, 0x1000, kSupervisorRw},
-        {pc::kIstMcOffset, 0x1000, kSupervisorRw},
-        {pc::kTssOffset, 0x1000, kSupervisorRw},
-        {pc::kGdtOffset, pc::kGdtPages * 0x1000, kSupervisorRw},
+        {pc::kStubOffset, 0x1000, pt::kPresent},           {pc::kScratchOffset, 0x1000, kSupervisorRw},
+        {pc::kStackOffset, pc::kStackSize, kSupervisorRw}, {pc::kIstNmiOffset, 0x1000, kSupervisorRw},
+        {pc::kIstDfOffset, 0x1000, kSupervisorRw},         {pc::kIstMcOffset, 0x1000, kSupervisorRw},
+        {pc::kTssOffset, 0x1000, kSupervisorRw},           {pc::kGdtOffset, pc::kGdtPages * 0x1000, kSupervisorRw},
     };
     for (uint32_t cpu = 0; cpu < nr_vcpus; ++cpu)
         for (const auto& p : pieces)
@@ -90,9 +86,9 @@ Result<MonitorImage> load_monitor(const GuestMemory& mem, std::span<const uint8_
             }
 
     // Direct map of all guest-physical memory, for the monitor only.
-    PVVMM_TRY(map_or_fail(pt::map_range(tables, pool, l4, layout::kDirectMapVirt, 0, mem.size(), kSupervisorRw, true,
-                                        kMonitorTables),
-                          "direct map", layout::kDirectMapVirt));
+    PVVMM_TRY(map_or_fail(
+        pt::map_range(tables, pool, l4, layout::kDirectMapVirt, 0, mem.size(), kSupervisorRw, true, kMonitorTables),
+        "direct map", layout::kDirectMapVirt));
 
     // The M2P, read-only and user-readable at Xen's address and at the alias.
     const uint64_t m2p_bytes = ((mem.size() >> layout::kPageShift) * 8 + 0xfff) & ~0xfffull;
@@ -107,8 +103,8 @@ Result<MonitorImage> load_monitor(const GuestMemory& mem, std::span<const uint8_
                           "syscall trampoline", layout::kSyscallTrampolineVirt));
 
     // The start-up probe page: ring-3 code in the monitor's own L4 only.
-    PVVMM_TRY(map_or_fail(pt::map(tables, pool, l4, layout::kProbeVirt, layout::kProbePageGpa,
-                                  pt::kPresent | pt::kUser, pt::PageSize::k4K, kGuestVisibleTables),
+    PVVMM_TRY(map_or_fail(pt::map(tables, pool, l4, layout::kProbeVirt, layout::kProbePageGpa, pt::kPresent | pt::kUser,
+                                  pt::PageSize::k4K, kGuestVisibleTables),
                           "probe page", layout::kProbeVirt));
     return image;
 }

@@ -40,8 +40,8 @@ template <typename... Args>
 template <typename T>
 class [[nodiscard]] Result {
 public:
-    Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
-    Result(Error error) : v_(std::move(error)) {}        // NOLINT: implicit by design
+    Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+    Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
     [[nodiscard]] bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -75,10 +75,10 @@ private:
 };
 
 // Propagate an error from an expression returning Result<...>.
-#define PVVMM_TRY(expr)                                \
-    do {                                               \
-        if (auto pvvmm_try_r = (expr); !pvvmm_try_r)   \
-            return pvvmm_try_r.error();                \
+#define PVVMM_TRY(expr)                              \
+    do {                                             \
+        if (auto pvvmm_try_r = (expr); !pvvmm_try_r) \
+            return pvvmm_try_r.error();              \
     } while (0)
 
 }  // namespace pvvmm

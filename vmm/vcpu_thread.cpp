@@ -32,7 +32,9 @@ bool RunControl::wait(std::chrono::milliseconds timeout) {
 }
 
 VcpuThread::VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control)
-    : vcpu_(std::move(vcpu)), mem_(mem), control_(control),
+    : vcpu_(std::move(vcpu)),
+      mem_(mem),
+      control_(control),
       channel_(mem.object<abi::HostChannel>(layout::channel_gpa(vcpu_.id()))) {}
 
 void VcpuThread::start() {
@@ -88,12 +90,11 @@ bool VcpuThread::handle_io(const kvm_run& run) {
         return true;
     }
     uint32_t value = 0;
-    std::memcpy(&value, reinterpret_cast<const uint8_t*>(&run) + run.io.data_offset, std::min<uint32_t>(run.io.size, 4));
+    std::memcpy(&value, reinterpret_cast<const uint8_t*>(&run) + run.io.data_offset,
+                std::min<uint32_t>(run.io.size, 4));
     auto& ch = *channel_;
     switch (run.io.port) {
-    case layout::port::kConsole:
-        flush_console();
-        return true;
+    case layout::port::kConsole: flush_console(); return true;
     case layout::port::kLog: {
         const uint32_t len = std::min(ch.log_len, abi::kLogBufSize);
         auto level = static_cast<spdlog::level::level_enum>(std::min<uint32_t>(ch.log_level, spdlog::level::critical));
@@ -101,27 +102,17 @@ bool VcpuThread::handle_io(const kvm_run& run) {
         ch.log_len = 0;
         return true;
     }
-    case layout::port::kReady:
-        spdlog::debug("vCPU {}: monitor boot complete", vcpu_.id());
-        return true;
+    case layout::port::kReady: spdlog::debug("vCPU {}: monitor boot complete", vcpu_.id()); return true;
     case layout::port::kShutdown:
         flush_console();
         switch (value) {
-        case SHUTDOWN_poweroff:
-            control_.finish(Outcome::Poweroff, "guest powered off");
-            break;
-        case SHUTDOWN_reboot:
-            control_.finish(Outcome::Reboot, "guest asked for a reboot");
-            break;
+        case SHUTDOWN_poweroff: control_.finish(Outcome::Poweroff, "guest powered off"); break;
+        case SHUTDOWN_reboot: control_.finish(Outcome::Reboot, "guest asked for a reboot"); break;
         case SHUTDOWN_suspend:
             control_.finish(Outcome::Crash, "guest asked to suspend, which pvvmm does not support");
             break;
-        case SHUTDOWN_watchdog:
-            control_.finish(Outcome::Crash, "guest watchdog fired");
-            break;
-        default:
-            control_.finish(Outcome::Crash, fmt::format("guest crashed (shutdown reason {})", value));
-            break;
+        case SHUTDOWN_watchdog: control_.finish(Outcome::Crash, "guest watchdog fired"); break;
+        default: control_.finish(Outcome::Crash, fmt::format("guest crashed (shutdown reason {})", value)); break;
         }
         return false;
     case layout::port::kPanic: {
@@ -156,8 +147,7 @@ void VcpuThread::loop() {
         if (control_.finished())
             return;
         switch (run.exit_reason) {
-        case KVM_EXIT_INTR:
-            continue;
+        case KVM_EXIT_INTR: continue;
         case KVM_EXIT_IO:
             if (!handle_io(run))
                 return;
@@ -170,24 +160,21 @@ void VcpuThread::loop() {
             // it: an idle secondary vCPU simply waits for the run to end.
             control_.wait(std::chrono::milliseconds{0});
             return;
-        case KVM_EXIT_SHUTDOWN:
-            report_fault("triple fault in the monitor (KVM_EXIT_SHUTDOWN)");
-            return;
+        case KVM_EXIT_SHUTDOWN: report_fault("triple fault in the monitor (KVM_EXIT_SHUTDOWN)"); return;
         case KVM_EXIT_INTERNAL_ERROR:
-            report_fault(
-                fmt::format("KVM internal error, suberror {} (an instruction KVM cannot emulate?)", run.internal.suberror)
-                    .c_str());
-            return;
-        case KVM_EXIT_FAIL_ENTRY:
-            report_fault(fmt::format("KVM entry failed, reason {:#x}", run.fail_entry.hardware_entry_failure_reason)
+            report_fault(fmt::format("KVM internal error, suberror {} (an instruction KVM cannot emulate?)",
+                                     run.internal.suberror)
                              .c_str());
             return;
+        case KVM_EXIT_FAIL_ENTRY:
+            report_fault(
+                fmt::format("KVM entry failed, reason {:#x}", run.fail_entry.hardware_entry_failure_reason).c_str());
+            return;
         case KVM_EXIT_MMIO:
-            report_fault(fmt::format("monitor touched unbacked guest-physical address {:#x}", run.mmio.phys_addr).c_str());
+            report_fault(
+                fmt::format("monitor touched unbacked guest-physical address {:#x}", run.mmio.phys_addr).c_str());
             return;
-        default:
-            report_fault(fmt::format("unexpected KVM exit reason {}", run.exit_reason).c_str());
-            return;
+        default: report_fault(fmt::format("unexpected KVM exit reason {}", run.exit_reason).c_str()); return;
         }
     }
 }

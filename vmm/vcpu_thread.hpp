@@ -3,11 +3,11 @@
 // the others are kicked out of KVM_RUN with a signal and immediate_exit.
 #pragma once
 
+#include <pthread.h>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
-#include <pthread.h>
 #include <string>
 #include <vector>
 

@@ -40,9 +40,8 @@ void sort(uint64_t* v, unsigned n) {
 
 unsigned guest_main(const start_info&) {
     char value[16];
-    const unsigned total = runtime::command_line_option("hypercalls", value, sizeof value)
-                               ? parse_unsigned(value, 2000)
-                               : 2000;
+    const unsigned total =
+        runtime::command_line_option("hypercalls", value, sizeof value) ? parse_unsigned(value, 2000) : 2000;
     const unsigned per_batch = total / kBatches;
     if (per_batch == 0) {
         print("bench: hypercalls=%u: no hypercalls measured\n", total);
@@ -57,9 +56,10 @@ unsigned guest_main(const start_info&) {
         cycles[b] = (rdtsc() - start) / per_batch;
     }
     sort(cycles, kBatches);
-    print("bench: null hypercall (xen_version) round trip: median %lu cycles, min %lu, max %lu "
-          "(%u batches of %u)\n",
-          cycles[kBatches / 2], cycles[0], cycles[kBatches - 1], kBatches, per_batch);
+    print(
+        "bench: null hypercall (xen_version) round trip: median %lu cycles, min %lu, max %lu "
+        "(%u batches of %u)\n",
+        cycles[kBatches / 2], cycles[0], cycles[kBatches - 1], kBatches, per_batch);
     print("bench: checksum %ld\n", checksum);
     return SHUTDOWN_poweroff;
 }

@@ -40,9 +40,9 @@ inline bool kernel_mode_fault_ok(const traps::Fault& fault, unsigned vector, cha
 }
 
 // Returns the failure from the current subtest unless the fault is right.
-#define REQUIRE_KERNEL_FAULT(fault, vector, what)                                   \
-    do {                                                                            \
-        char why_[160];                                                             \
-        if (!kernel_mode_fault_ok((fault), (vector), why_, sizeof why_))            \
-            return failed("%s: %s", (what), why_);                                  \
+#define REQUIRE_KERNEL_FAULT(fault, vector, what)                        \
+    do {                                                                 \
+        char why_[160];                                                  \
+        if (!kernel_mode_fault_ok((fault), (vector), why_, sizeof why_)) \
+            return failed("%s: %s", (what), why_);                       \
     } while (0)

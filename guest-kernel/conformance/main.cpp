@@ -113,8 +113,10 @@ unsigned guest_main(const start_info& info) {
     bool selected = runtime::command_line_option("only", only, sizeof only);
     if (selected) {
         bool known = false;
-        for (const Subtest& subtest : subtests) known = known || strcmp(subtest.name, only) == 0;
-        if (!known) verdict_failure("command line", "only=<subtest> names no subtest");
+        for (const Subtest& subtest : subtests)
+            known = known || strcmp(subtest.name, only) == 0;
+        if (!known)
+            verdict_failure("command line", "only=<subtest> names no subtest");
     }
 
     const char* first_failure = nullptr;
@@ -122,7 +124,8 @@ unsigned guest_main(const start_info& info) {
     unsigned ran = 0, skipped_count = 0;
     char skip_reason[sizeof Outcome::reason] = "";
     for (const Subtest& subtest : subtests) {
-        if (selected && strcmp(subtest.name, only) != 0) continue;
+        if (selected && strcmp(subtest.name, only) != 0)
+            continue;
         current_subtest = subtest.name;
         Outcome outcome = subtest.run();
         report(subtest.name, outcome);
@@ -143,7 +146,8 @@ unsigned guest_main(const start_info& info) {
         format_to(failure_reason, sizeof failure_reason, "%u failsafe callback(s) taken",
                   traps::failsafe_callbacks_seen());
     }
-    if (first_failure != nullptr) verdict_failure(first_failure, failure_reason);
+    if (first_failure != nullptr)
+        verdict_failure(first_failure, failure_reason);
     if (skipped_count == ran) {
         print("Test result: SKIP: %s\n", skip_reason);
         return SHUTDOWN_poweroff;

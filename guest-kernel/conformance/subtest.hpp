@@ -17,9 +17,10 @@ __attribute__((format(printf, 1, 2))) Outcome failed(const char* format, ...);
 __attribute__((format(printf, 1, 2))) Outcome skipped(const char* format, ...);
 
 // Ends the subtest with a failure unless `condition` holds.
-#define REQUIRE(condition, ...)                         \
-    do {                                                \
-        if (!(condition)) return failed(__VA_ARGS__);   \
+#define REQUIRE(condition, ...)         \
+    do {                                \
+        if (!(condition))               \
+            return failed(__VA_ARGS__); \
     } while (0)
 
 // What main.cpp observed before the subtests ran.

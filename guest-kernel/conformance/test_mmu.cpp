@@ -18,8 +18,8 @@ Outcome update_va_mapping_cycle(uint64_t spare_mfn) {
 
     long rc = mmu::map_page(window, pt::entry(spare_mfn, pt::kernel_rw));
     REQUIRE(rc == 0, "update_va_mapping(window, spare page, rw) returned %ld", rc);
-    REQUIRE(mmu::word(window) == pattern_scratch, "window reads %#lx, the spare page holds %#lx",
-            mmu::word(window), pattern_scratch);
+    REQUIRE(mmu::word(window) == pattern_scratch, "window reads %#lx, the spare page holds %#lx", mmu::word(window),
+            pattern_scratch);
     mmu::word(window) = pattern_via_window;
     REQUIRE(mmu::word(scratch) == pattern_via_window, "a write through the window did not reach the frame");
 
@@ -27,8 +27,7 @@ Outcome update_va_mapping_cycle(uint64_t spare_mfn) {
     rc = mmu::map_page(window, pt::entry(spare_mfn, pt::kernel_ro));
     REQUIRE(rc == 0, "update_va_mapping(window, spare page, ro) returned %ld", rc);
     REQUIRE(mmu::word(window) == pattern_via_window, "read-only window reads %#lx", mmu::word(window));
-    traps::Fault fault =
-        traps::catch_fault(traps::page_fault, [&] { probe::write_u64(window, ~pattern_via_window); });
+    traps::Fault fault = traps::catch_fault(traps::page_fault, [&] { probe::write_u64(window, ~pattern_via_window); });
     REQUIRE_KERNEL_FAULT(fault, traps::page_fault, "write to a read-only mapping");
     REQUIRE((fault.error_code & (traps::pf_present | traps::pf_write | traps::pf_user)) ==
                 (traps::pf_present | traps::pf_write),
@@ -64,8 +63,7 @@ Outcome mmu_update_cycle(uint64_t spare_mfn) {
 
     unsigned done = 0;
     long rc = mmu::write_pte(slot.machine_address, pt::entry(spare_mfn, pt::kernel_rw), &done);
-    REQUIRE(rc == 0 && done == 1, "mmu_update(L1 %#lx) returned %ld, %u done", slot.machine_address, rc,
-            done);
+    REQUIRE(rc == 0 && done == 1, "mmu_update(L1 %#lx) returned %ld, %u done", slot.machine_address, rc, done);
     REQUIRE(pt::mfn_of(*slot.entry) == spare_mfn, "the L1 entry reads %#lx after mmu_update", *slot.entry);
     // mmu_update does not flush: drop any stale translation ourselves.
     rc = mmu::mmuext(MMUEXT_INVLPG_LOCAL, window);
@@ -89,6 +87,7 @@ Outcome test_mmu() {
     mmu::word(mmu::address(scratch_page)) = pattern_scratch;
 
     Outcome outcome = update_va_mapping_cycle(spare_mfn);
-    if (outcome.kind != Outcome::Kind::ok) return outcome;
+    if (outcome.kind != Outcome::Kind::ok)
+        return outcome;
     return mmu_update_cycle(spare_mfn);
 }

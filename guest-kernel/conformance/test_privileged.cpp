@@ -58,13 +58,11 @@ Outcome test_privileged() {
             l4_mfn << 12);
 
     wrmsr(kMsrFsBase, physmap::address_of(&fs_target));
-    REQUIRE(rdmsr(kMsrFsBase) == physmap::address_of(&fs_target), "rdmsr FS_BASE %#lx after wrmsr",
-            rdmsr(kMsrFsBase));
+    REQUIRE(rdmsr(kMsrFsBase) == physmap::address_of(&fs_target), "rdmsr FS_BASE %#lx after wrmsr", rdmsr(kMsrFsBase));
     REQUIRE(read_fs0() == fs_target, "%%fs:0 reads %#lx, expected %#lx", read_fs0(), fs_target);
 
     wrmsr(kMsrGsBase, physmap::address_of(&gs_target));
-    REQUIRE(rdmsr(kMsrGsBase) == physmap::address_of(&gs_target), "rdmsr GS_BASE %#lx after wrmsr",
-            rdmsr(kMsrGsBase));
+    REQUIRE(rdmsr(kMsrGsBase) == physmap::address_of(&gs_target), "rdmsr GS_BASE %#lx after wrmsr", rdmsr(kMsrGsBase));
     REQUIRE(read_gs0() == gs_target, "%%gs:0 reads %#lx, expected %#lx", read_gs0(), gs_target);
 
     wrmsr(kMsrShadowGsBase, 0x123000);

@@ -25,7 +25,8 @@ bool owned_frame(uint64_t mfn) {
     traps::Fault fault = traps::catch_fault(traps::page_fault, [&] {
         pfn = probe::read_u64(MACH2PHYS_VIRT_START + mfn * sizeof(uint64_t), physmap::invalid_frame);
     });
-    if (fault.taken) return false;
+    if (fault.taken)
+        return false;
     return pfn < physmap::nr_pages() && physmap::pfn_to_mfn(pfn) == mfn;
 }
 
@@ -37,12 +38,14 @@ Outcome foreign_frames_refused() {
     const uint64_t candidates[] = {1, 0x100, 0xfffff00};
     unsigned tried = 0;
     for (uint64_t mfn : candidates) {
-        if (owned_frame(mfn) || mfn == shared_info_mfn) continue;
+        if (owned_frame(mfn) || mfn == shared_info_mfn)
+            continue;
         ++tried;
         const uint64_t flag_sets[] = {pt::kernel_rw, pt::kernel_ro};
         for (uint64_t flags : flag_sets) {
             long rc = mmu::map_page(window, pt::entry(mfn, flags));
-            if (rc == 0) mmu::restore_window(window_a);
+            if (rc == 0)
+                mmu::restore_window(window_a);
             REQUIRE(rc < 0, "update_va_mapping of foreign mfn %#lx (%s) succeeded", mfn,
                     flags == pt::kernel_rw ? "rw" : "ro");
         }
@@ -78,7 +81,8 @@ Outcome no_writable_page_table_mappings(const pt::L1Slot& slot) {
     const uint64_t frames[] = {pt::top_level_mfn(), slot.l1_mfn};
     for (uint64_t mfn : frames) {
         long rc = mmu::map_page(window, pt::entry(mfn, pt::kernel_rw));
-        if (rc == 0) mmu::restore_window(window_a);
+        if (rc == 0)
+            mmu::restore_window(window_a);
         REQUIRE(rc < 0, "writable mapping of page-table frame %#lx accepted", mfn);
         // Read-only mappings of page tables are legitimate.
         rc = mmu::map_page(window, pt::entry(mfn, pt::kernel_ro));
@@ -135,14 +139,18 @@ Outcome test_security() {
 
     // In order, stopping at the first failure.
     Outcome step = foreign_frames_refused();
-    if (step.kind == Outcome::Kind::ok) step = page_tables_read_only(slot);
-    if (step.kind == Outcome::Kind::ok) step = no_writable_page_table_mappings(slot);
-    if (step.kind == Outcome::Kind::ok) step = hypervisor_l4_slots_refused();
-    if (step.kind == Outcome::Kind::ok) step = m2p_read_only();
-    if (step.kind != Outcome::Kind::ok) return step;
+    if (step.kind == Outcome::Kind::ok)
+        step = page_tables_read_only(slot);
+    if (step.kind == Outcome::Kind::ok)
+        step = no_writable_page_table_mappings(slot);
+    if (step.kind == Outcome::Kind::ok)
+        step = hypervisor_l4_slots_refused();
+    if (step.kind == Outcome::Kind::ok)
+        step = m2p_read_only();
+    if (step.kind != Outcome::Kind::ok)
+        return step;
 
     long rc = hv::call<unused_hypercall>();
-    REQUIRE(rc == -XEN_ENOSYS, "hypercall %u returned %ld, expected -ENOSYS (%d)", unused_hypercall, rc,
-            -XEN_ENOSYS);
+    REQUIRE(rc == -XEN_ENOSYS, "hypercall %u returned %ld, expected -ENOSYS (%d)", unused_hypercall, rc, -XEN_ENOSYS);
     return passed();
 }

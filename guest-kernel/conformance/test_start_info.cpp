@@ -26,19 +26,18 @@ Outcome test_start_info() {
             "magic \"%.*s\", expected \"xen-3.0-x86_64\"", static_cast<int>(sizeof info.magic), info.magic);
     REQUIRE(info.nr_pages > 0, "nr_pages is 0");
     REQUIRE((info.flags & SIF_INITDOMAIN) == 0, "SIF_INITDOMAIN set for a domU (flags %#x)", info.flags);
-    REQUIRE((info.shared_info & 0xfff) == 0, "shared_info machine address %#lx not page aligned",
-            info.shared_info);
+    REQUIRE((info.shared_info & 0xfff) == 0, "shared_info machine address %#lx not page aligned", info.shared_info);
 
     // The p2m list sits in the initial mapping after the image; read it
     // whole (an unmapped page ends the test with an unexpected #PF).
-    REQUIRE(info.mfn_list >= image_end, "mfn_list %#lx overlaps the image (ends %#lx)", info.mfn_list,
-            image_end);
+    REQUIRE(info.mfn_list >= image_end, "mfn_list %#lx overlaps the image (ends %#lx)", info.mfn_list, image_end);
     REQUIRE(info.mfn_list % 8 == 0, "mfn_list %#lx misaligned", info.mfn_list);
     uint64_t identity = 0;
     for (uint64_t pfn = 0; pfn < info.nr_pages; ++pfn) {
         uint64_t mfn = physmap::pfn_to_mfn(pfn);
         REQUIRE(mfn != physmap::invalid_frame, "p2m[%#lx] is INVALID_P2M_ENTRY", pfn);
-        if (mfn == pfn) ++identity;
+        if (mfn == pfn)
+            ++identity;
     }
     // pvvmm gives mfn != pfn on purpose so confusions show up; on Xen an
     // identity entry would be a (harmless) coincidence, an identity p2m a bug.
@@ -54,8 +53,7 @@ Outcome test_start_info() {
             "start_info at %#lx: not a page of its own after the image", start_info_address);
 
     REQUIRE(owned_frame(info.store_mfn), "xenstore mfn %#lx is not one of ours", info.store_mfn);
-    REQUIRE(owned_frame(info.console.domU.mfn), "console mfn %#lx is not one of ours",
-            info.console.domU.mfn);
+    REQUIRE(owned_frame(info.console.domU.mfn), "console mfn %#lx is not one of ours", info.console.domU.mfn);
 
     // Guests start with event upcalls masked (checked before set_trap_table).
     REQUIRE(setup().upcall_mask_at_entry == 1, "vcpu_info[0].evtchn_upcall_mask was %u at entry",

@@ -20,24 +20,19 @@ Outcome test_traps() {
     const traps::InstallResult& install = setup().install;
     REQUIRE(install.trap_table == 0, "set_trap_table returned %ld", install.trap_table);
     REQUIRE(install.event_callback == 0, "CALLBACKOP_register(event) returned %ld", install.event_callback);
-    REQUIRE(install.failsafe_callback == 0, "CALLBACKOP_register(failsafe) returned %ld",
-            install.failsafe_callback);
+    REQUIRE(install.failsafe_callback == 0, "CALLBACKOP_register(failsafe) returned %ld", install.failsafe_callback);
 
     // #PF on a read of an unmapped address. The guest kernel believes it
     // runs in ring 0, so Xen clears the user bit of the error code.
     traps::Fault fault = traps::catch_fault(traps::page_fault, [] { probe::read_u64(unmapped_address); });
     REQUIRE_KERNEL_FAULT(fault, traps::page_fault, "read of an unmapped address");
-    REQUIRE((fault.error_code & (traps::pf_present | traps::pf_write | traps::pf_user |
-                                 traps::pf_reserved_bit)) == 0,
+    REQUIRE((fault.error_code & (traps::pf_present | traps::pf_write | traps::pf_user | traps::pf_reserved_bit)) == 0,
             "#PF error code %#lx, expected not-present read from kernel mode (0)", fault.error_code);
-    REQUIRE(fault.cr2 == unmapped_address, "vcpu_info.arch.cr2 %#lx, expected %#lx", fault.cr2,
-            unmapped_address);
-    REQUIRE(probe::find_fixup(fault.rip) != 0, "#PF reported at rip %#lx, not at the faulting load",
-            fault.rip);
+    REQUIRE(fault.cr2 == unmapped_address, "vcpu_info.arch.cr2 %#lx, expected %#lx", fault.cr2, unmapped_address);
+    REQUIRE(probe::find_fixup(fault.rip) != 0, "#PF reported at rip %#lx, not at the faulting load", fault.rip);
     uint64_t stack_low = physmap::address_of(boot_stack_bottom);
     uint64_t stack_high = physmap::address_of(boot_stack_top);
-    REQUIRE(fault.rsp > stack_low && fault.rsp <= stack_high, "bounce frame rsp %#lx not on our stack",
-            fault.rsp);
+    REQUIRE(fault.rsp > stack_low && fault.rsp <= stack_high, "bounce frame rsp %#lx not on our stack", fault.rsp);
 
     // #UD: ud2 is a fault, reported at the ud2; the handler skips it.
     uint64_t ud2_at = 0;
@@ -49,16 +44,17 @@ Outcome test_traps() {
     uint64_t after_int3 = 0;
     fault = traps::catch_fault(traps::breakpoint, [&] { after_int3 = probe::int3(); });
     REQUIRE_KERNEL_FAULT(fault, traps::breakpoint, "int3");
-    REQUIRE(fault.rip == after_int3, "#BP with rip %#lx, expected %#lx (after the int3)", fault.rip,
-            after_int3);
+    REQUIRE(fault.rip == after_int3, "#BP with rip %#lx, expected %#lx (after the int3)", fault.rip, after_int3);
 
     // Every register and the arithmetic flags survive the bounce frame and
     // HYPERVISOR_iret (rcx/r11 travel in iret_context).
     uint64_t clobbered = 0;
     fault = traps::catch_fault(traps::breakpoint, [&] { clobbered = int3_register_check(); });
     REQUIRE(fault.taken, "no #BP from the register check");
-    REQUIRE(clobbered == 0, "registers changed across #BP + iret (mask %#lx: bit n = GPR n in "
-            "rax,rbx,rcx,rdx,rsi,rdi,rbp,r8..r15 order, bit 15 = CF/DF)", clobbered);
+    REQUIRE(clobbered == 0,
+            "registers changed across #BP + iret (mask %#lx: bit n = GPR n in "
+            "rax,rbx,rcx,rdx,rsi,rdi,rbp,r8..r15 order, bit 15 = CF/DF)",
+            clobbered);
 
     // #DE: a fault, reported at the div.
     uint64_t div_at = 0;

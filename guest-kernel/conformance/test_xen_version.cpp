@@ -36,9 +36,8 @@ Outcome test_xen_version() {
     xen_capabilities_info_t capabilities{};
     rc = hv::xen_version(XENVER_capabilities, capabilities);
     REQUIRE(rc >= 0, "XENVER_capabilities returned %ld", rc);
-    REQUIRE(contains(capabilities, sizeof capabilities, "xen-3.0-x86_64"),
-            "capabilities \"%.*s\" lack xen-3.0-x86_64", static_cast<int>(sizeof capabilities),
-            capabilities);
+    REQUIRE(contains(capabilities, sizeof capabilities, "xen-3.0-x86_64"), "capabilities \"%.*s\" lack xen-3.0-x86_64",
+            static_cast<int>(sizeof capabilities), capabilities);
     print("conformance:   capabilities \"%.*s\"\n", static_cast<int>(sizeof capabilities), capabilities);
 
     xen_changeset_info_t changeset{};
@@ -50,8 +49,8 @@ Outcome test_xen_version() {
     rc = hv::xen_version(XENVER_platform_parameters, &platform);
     REQUIRE(rc >= 0, "XENVER_platform_parameters returned %ld", rc);
     REQUIRE(platform.virt_start == HYPERVISOR_VIRT_START,
-            "platform_parameters.virt_start %#lx, expected HYPERVISOR_VIRT_START %#lx",
-            platform.virt_start, HYPERVISOR_VIRT_START);
+            "platform_parameters.virt_start %#lx, expected HYPERVISOR_VIRT_START %#lx", platform.virt_start,
+            HYPERVISOR_VIRT_START);
 
     xen_feature_info_t features{};
     features.submap_idx = 0;

@@ -48,11 +48,13 @@ void write_ring(const char* text, size_t length) {
 // Looked up only when needed: it reads the M2P, which the simplest guests
 // (and a hypervisor under bring-up) should not depend on.
 bool find_ring() {
-    if (boot == nullptr) return false;
+    if (boot == nullptr)
+        return false;
     uint64_t mfn = boot->console.domU.mfn;
     uint64_t pfn = physmap::mfn_to_pfn(mfn);
     // Only a console page inside our initial mapping can be used.
-    if (pfn >= physmap::nr_pages() || physmap::pfn_to_mfn(pfn) != mfn) return false;
+    if (pfn >= physmap::nr_pages() || physmap::pfn_to_mfn(pfn) != mfn)
+        return false;
     ring = reinterpret_cast<volatile xencons_interface*>(physmap::pfn_to_virt(pfn));
     ring_port = boot->console.domU.evtchn;
     return true;
@@ -61,7 +63,8 @@ bool find_ring() {
 void write_line(const char* text, size_t length) {
     if (!use_ring) {
         long rc = hv::console_io(CONSOLEIO_write, static_cast<unsigned>(length), text);
-        if (rc >= 0 || !find_ring()) return;
+        if (rc >= 0 || !find_ring())
+            return;
         use_ring = true;
     }
     write_ring(text, length);
@@ -76,18 +79,21 @@ void init(const start_info& info) { boot = &info; }
 void write(const char* text, size_t length) {
     for (size_t i = 0; i < length; ++i) {
         line[line_length++] = text[i];
-        if (text[i] == '\n' || line_length == sizeof line) flush();
+        if (text[i] == '\n' || line_length == sizeof line)
+            flush();
     }
 }
 
 void flush() {
-    if (line_length == 0) return;
+    if (line_length == 0)
+        return;
     write_line(line, line_length);
     line_length = 0;
 }
 
 void end_line() {
-    if (line_length != 0) write("\n", 1);
+    if (line_length != 0)
+        write("\n", 1);
 }
 
 }  // namespace console

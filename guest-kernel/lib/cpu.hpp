@@ -6,10 +6,26 @@
 
 namespace cpu {
 
-inline uint16_t read_cs() { uint16_t v; asm volatile("mov %%cs, %0" : "=r"(v)); return v; }
-inline uint16_t read_ss() { uint16_t v; asm volatile("mov %%ss, %0" : "=r"(v)); return v; }
-inline uint16_t read_ds() { uint16_t v; asm volatile("mov %%ds, %0" : "=r"(v)); return v; }
-inline uint16_t read_es() { uint16_t v; asm volatile("mov %%es, %0" : "=r"(v)); return v; }
+inline uint16_t read_cs() {
+    uint16_t v;
+    asm volatile("mov %%cs, %0" : "=r"(v));
+    return v;
+}
+inline uint16_t read_ss() {
+    uint16_t v;
+    asm volatile("mov %%ss, %0" : "=r"(v));
+    return v;
+}
+inline uint16_t read_ds() {
+    uint16_t v;
+    asm volatile("mov %%ds, %0" : "=r"(v));
+    return v;
+}
+inline uint16_t read_es() {
+    uint16_t v;
+    asm volatile("mov %%es, %0" : "=r"(v));
+    return v;
+}
 inline void write_ds(uint16_t v) { asm volatile("mov %0, %%ds" : : "r"(v) : "memory"); }
 inline void write_es(uint16_t v) { asm volatile("mov %0, %%es" : : "r"(v) : "memory"); }
 

@@ -8,7 +8,8 @@ namespace probe {
 
 uint64_t find_fixup(uint64_t fault_rip) {
     for (const FixupEntry* entry = __start_fault_fixups; entry != __stop_fault_fixups; ++entry) {
-        if (entry->fault_rip == fault_rip) return entry->resume_rip;
+        if (entry->fault_rip == fault_rip)
+            return entry->resume_rip;
     }
     return 0;
 }

@@ -8,9 +8,8 @@
 
 #include <stdint.h>
 
-#define PROBE_FIXUP_ENTRY(fault_label, resume_label)                                      \
-    ".pushsection .fault_fixups, \"a\"\n\t.balign 8\n\t.quad " fault_label ", " resume_label \
-    "\n\t.popsection\n\t"
+#define PROBE_FIXUP_ENTRY(fault_label, resume_label) \
+    ".pushsection .fault_fixups, \"a\"\n\t.balign 8\n\t.quad " fault_label ", " resume_label "\n\t.popsection\n\t"
 
 namespace probe {
 

@@ -15,22 +15,25 @@ struct Spec {
 };
 
 void pad(const FormatSink& sink, char fill, int count) {
-    while (count-- > 0) sink.write(sink.context, &fill, 1);
+    while (count-- > 0)
+        sink.write(sink.context, &fill, 1);
 }
 
-void emit_field(const FormatSink& sink, const Spec& spec, const char* prefix, const char* body,
-                int body_length) {
+void emit_field(const FormatSink& sink, const Spec& spec, const char* prefix, const char* body, int body_length) {
     int prefix_length = static_cast<int>(strlen(prefix));
     int padding = spec.width - prefix_length - body_length;
-    if (!spec.left_justify && !spec.zero_pad) pad(sink, ' ', padding);
+    if (!spec.left_justify && !spec.zero_pad)
+        pad(sink, ' ', padding);
     sink.write(sink.context, prefix, static_cast<size_t>(prefix_length));
-    if (!spec.left_justify && spec.zero_pad) pad(sink, '0', padding);
+    if (!spec.left_justify && spec.zero_pad)
+        pad(sink, '0', padding);
     sink.write(sink.context, body, static_cast<size_t>(body_length));
-    if (spec.left_justify) pad(sink, ' ', padding);
+    if (spec.left_justify)
+        pad(sink, ' ', padding);
 }
 
-void emit_number(const FormatSink& sink, Spec spec, uint64_t magnitude, bool negative,
-                 unsigned base, bool uppercase, bool pointer) {
+void emit_number(const FormatSink& sink, Spec spec, uint64_t magnitude, bool negative, unsigned base, bool uppercase,
+                 bool pointer) {
     const char* digits = uppercase ? "0123456789ABCDEF" : "0123456789abcdef";
     char buffer[24];
     int length = 0;
@@ -41,9 +44,11 @@ void emit_number(const FormatSink& sink, Spec spec, uint64_t magnitude, bool neg
     while (length < spec.precision && length < static_cast<int>(sizeof buffer)) {
         buffer[sizeof buffer - 1 - length++] = '0';
     }
-    if (spec.precision >= 0) spec.zero_pad = false;
+    if (spec.precision >= 0)
+        spec.zero_pad = false;
     const char* prefix = negative ? "-" : "";
-    if (base == 16 && (spec.alternate || pointer)) prefix = uppercase ? "0X" : "0x";
+    if (base == 16 && (spec.alternate || pointer))
+        prefix = uppercase ? "0X" : "0x";
     emit_field(sink, spec, prefix, buffer + sizeof buffer - length, length);
 }
 
@@ -81,23 +86,29 @@ void vformat(const FormatSink& sink, const char* format, va_list arguments_in) {
     while (*format != '\0') {
         if (*format != '%') {
             const char* run = format;
-            while (*format != '\0' && *format != '%') ++format;
+            while (*format != '\0' && *format != '%')
+                ++format;
             sink.write(sink.context, run, static_cast<size_t>(format - run));
             continue;
         }
         ++format;  // '%'
         Spec spec;
         for (;; ++format) {
-            if (*format == '-') spec.left_justify = true;
-            else if (*format == '0') spec.zero_pad = true;
-            else if (*format == '#') spec.alternate = true;
-            else break;
+            if (*format == '-')
+                spec.left_justify = true;
+            else if (*format == '0')
+                spec.zero_pad = true;
+            else if (*format == '#')
+                spec.alternate = true;
+            else
+                break;
         }
         if (*format == '*') {
             spec.width = va_arg(arguments, int);
             ++format;
         } else {
-            while (*format >= '0' && *format <= '9') spec.width = spec.width * 10 + (*format++ - '0');
+            while (*format >= '0' && *format <= '9')
+                spec.width = spec.width * 10 + (*format++ - '0');
         }
         if (*format == '.') {
             ++format;
@@ -129,7 +140,8 @@ void vformat(const FormatSink& sink, const char* format, va_list arguments_in) {
             ++format;
         }
         char conversion = *format;
-        if (conversion == '\0') break;
+        if (conversion == '\0')
+            break;
         ++format;
         switch (conversion) {
         case 'd':
@@ -154,7 +166,8 @@ void vformat(const FormatSink& sink, const char* format, va_list arguments_in) {
         }
         case 's': {
             const char* text = va_arg(arguments, const char*);
-            if (text == nullptr) text = "(null)";
+            if (text == nullptr)
+                text = "(null)";
             size_t limit = spec.precision >= 0 ? static_cast<size_t>(spec.precision) : SIZE_MAX;
             emit_field(sink, spec, "", text, static_cast<int>(strnlen(text, limit)));
             break;
@@ -188,7 +201,8 @@ void write_to_buffer(void* context, const char* text, size_t length) {
 size_t vformat_to(char* buffer, size_t size, const char* format, va_list arguments) {
     BufferCursor cursor{buffer, size, 0};
     vformat(FormatSink{write_to_buffer, &cursor}, format, arguments);
-    if (size > 0) buffer[cursor.used] = '\0';
+    if (size > 0)
+        buffer[cursor.used] = '\0';
     return cursor.used;
 }
 

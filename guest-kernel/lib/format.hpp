@@ -17,5 +17,4 @@ void vformat(const FormatSink& sink, const char* format, va_list arguments);
 // snprintf semantics, always NUL-terminated when size > 0; returns the
 // length written (excluding the NUL).
 size_t vformat_to(char* buffer, size_t size, const char* format, va_list arguments);
-__attribute__((format(printf, 3, 4))) size_t format_to(char* buffer, size_t size,
-                                                      const char* format, ...);
+__attribute__((format(printf, 3, 4))) size_t format_to(char* buffer, size_t size, const char* format, ...);

@@ -15,8 +15,7 @@ extern "C" char hypercall_page[4096];
 namespace hv {
 
 template <unsigned Number>
-inline long call(uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 = 0,
-                 uint64_t a5 = 0) {
+inline long call(uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0) {
     static_assert(Number < 4096 / 32, "the hypercall page has 128 slots");
     static_assert(Number != __HYPERVISOR_iret, "iret is jumped to, not called");
     register uint64_t r10 asm("r10") = a4;
@@ -31,12 +30,9 @@ inline long call(uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0, uint64_t a4 
 
 inline uint64_t arg(const volatile void* pointer) { return reinterpret_cast<uint64_t>(pointer); }
 
-inline long set_trap_table(const trap_info* table) {
-    return call<__HYPERVISOR_set_trap_table>(arg(table));
-}
+inline long set_trap_table(const trap_info* table) { return call<__HYPERVISOR_set_trap_table>(arg(table)); }
 
-inline long mmu_update(const mmu_update_t* requests, unsigned count, unsigned* done,
-                       domid_t domain = DOMID_SELF) {
+inline long mmu_update(const mmu_update_t* requests, unsigned count, unsigned* done, domid_t domain = DOMID_SELF) {
     return call<__HYPERVISOR_mmu_update>(arg(requests), count, arg(done), domain);
 }
 
@@ -44,8 +40,7 @@ inline long update_va_mapping(uint64_t virtual_address, uint64_t pte, uint64_t f
     return call<__HYPERVISOR_update_va_mapping>(virtual_address, pte, flags);
 }
 
-inline long mmuext_op(const mmuext_op_t* ops, unsigned count, unsigned* done,
-                      domid_t domain = DOMID_SELF) {
+inline long mmuext_op(const mmuext_op_t* ops, unsigned count, unsigned* done, domid_t domain = DOMID_SELF) {
     return call<__HYPERVISOR_mmuext_op>(arg(ops), count, arg(done), domain);
 }
 
@@ -69,8 +64,6 @@ inline long event_channel_op(int command, void* argument) {
     return call<__HYPERVISOR_event_channel_op>(static_cast<uint64_t>(command), arg(argument));
 }
 
-inline long memory_op(unsigned command, void* argument) {
-    return call<__HYPERVISOR_memory_op>(command, arg(argument));
-}
+inline long memory_op(unsigned command, void* argument) { return call<__HYPERVISOR_memory_op>(command, arg(argument)); }
 
 }  // namespace hv

@@ -31,8 +31,8 @@ constexpr unsigned index(uint64_t address, unsigned level) {
 // Where the L1 entry for a virtual address lives.
 struct L1Slot {
     uint64_t l1_mfn;
-    uint64_t machine_address;              // for MMU_NORMAL_PT_UPDATE
-    const volatile uint64_t* entry;        // read-only view through the initial mapping
+    uint64_t machine_address;        // for MMU_NORMAL_PT_UPDATE
+    const volatile uint64_t* entry;  // read-only view through the initial mapping
 };
 
 // Walks from start_info.pt_base: each entry names a machine frame, the M2P

@@ -9,8 +9,7 @@ namespace {
 // The boot page tables occupy [pt_base, pt_base + nr_pt_frames pages).
 bool is_boot_page_table(uint64_t virtual_address) {
     const start_info& info = runtime::boot_info();
-    return virtual_address >= info.pt_base &&
-           virtual_address < info.pt_base + info.nr_pt_frames * physmap::page_size;
+    return virtual_address >= info.pt_base && virtual_address < info.pt_base + info.nr_pt_frames * physmap::page_size;
 }
 
 }  // namespace

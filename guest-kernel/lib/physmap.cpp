@@ -9,9 +9,7 @@ namespace {
 const volatile uint64_t* p2m = nullptr;
 uint64_t page_count = 0;
 
-const volatile uint64_t* machine_to_phys() {
-    return reinterpret_cast<const volatile uint64_t*>(MACH2PHYS_VIRT_START);
-}
+const volatile uint64_t* machine_to_phys() { return reinterpret_cast<const volatile uint64_t*>(MACH2PHYS_VIRT_START); }
 
 }  // namespace
 
@@ -26,7 +24,8 @@ uint64_t nr_pages() { return page_count; }
 uint64_t pfn_to_mfn(uint64_t pfn) { return pfn < page_count ? p2m[pfn] : invalid_frame; }
 
 uint64_t mfn_to_pfn(uint64_t mfn) {
-    if (mfn >= MACH2PHYS_NR_ENTRIES) return invalid_frame;
+    if (mfn >= MACH2PHYS_NR_ENTRIES)
+        return invalid_frame;
     return machine_to_phys()[mfn];
 }
 

@@ -17,7 +17,8 @@ long map(const start_info& info) {
     uint64_t address = physmap::address_of(shared_info_window);
     uint64_t entry = (info.shared_info & pt::frame_mask) | pt::kernel_rw;
     long rc = hv::update_va_mapping(address, entry, UVMF_INVLPG | UVMF_LOCAL);
-    if (rc == 0) mapped = reinterpret_cast<volatile shared_info*>(address);
+    if (rc == 0)
+        mapped = reinterpret_cast<volatile shared_info*>(address);
     return rc;
 }
 

@@ -13,5 +13,6 @@ void shutdown(unsigned reason) {
     console::flush();
     sched_shutdown crash_request{SHUTDOWN_crash};
     hv::sched_op(SCHEDOP_shutdown, &crash_request);
-    for (;;) hv::sched_op(SCHEDOP_yield, nullptr);
+    for (;;)
+        hv::sched_op(SCHEDOP_yield, nullptr);
 }

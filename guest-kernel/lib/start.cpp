@@ -20,14 +20,18 @@ bool command_line_option(const char* key, char* value, unsigned size) {
     size_t key_length = strlen(key);
     const char* cursor = command_line_copy;
     while (*cursor != '\0') {
-        while (*cursor == ' ') ++cursor;
+        while (*cursor == ' ')
+            ++cursor;
         const char* word = cursor;
-        while (*cursor != '\0' && *cursor != ' ') ++cursor;
+        while (*cursor != '\0' && *cursor != ' ')
+            ++cursor;
         size_t word_length = static_cast<size_t>(cursor - word);
         if (word_length > key_length && strncmp(word, key, key_length) == 0 && word[key_length] == '=') {
-            if (size == 0) return false;
+            if (size == 0)
+                return false;
             size_t value_length = word_length - key_length - 1;
-            if (value_length >= size) value_length = size - 1;  // truncated: matches nothing
+            if (value_length >= size)
+                value_length = size - 1;  // truncated: matches nothing
             memcpy(value, word + key_length + 1, value_length);
             value[value_length] = '\0';
             return true;

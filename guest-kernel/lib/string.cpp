@@ -14,7 +14,8 @@ extern "C" void* memcpy(void* destination, const void* source, size_t length) {
 extern "C" void* memmove(void* destination, const void* source, size_t length) {
     auto to = reinterpret_cast<uintptr_t>(destination);
     auto from = reinterpret_cast<uintptr_t>(source);
-    if (to <= from || to >= from + length) return memcpy(destination, source, length);
+    if (to <= from || to >= from + length)
+        return memcpy(destination, source, length);
     // Overlapping with the destination above the source: copy backwards.
     auto* last_to = reinterpret_cast<char*>(destination) + length - 1;
     auto* last_from = reinterpret_cast<const char*>(source) + length - 1;
@@ -32,20 +33,23 @@ extern "C" int memcmp(const void* left, const void* right, size_t length) {
     auto* a = static_cast<const unsigned char*>(left);
     auto* b = static_cast<const unsigned char*>(right);
     for (size_t i = 0; i < length; ++i) {
-        if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+        if (a[i] != b[i])
+            return a[i] < b[i] ? -1 : 1;
     }
     return 0;
 }
 
 extern "C" size_t strlen(const char* text) {
     size_t length = 0;
-    while (text[length] != '\0') ++length;
+    while (text[length] != '\0')
+        ++length;
     return length;
 }
 
 extern "C" size_t strnlen(const char* text, size_t limit) {
     size_t length = 0;
-    while (length < limit && text[length] != '\0') ++length;
+    while (length < limit && text[length] != '\0')
+        ++length;
     return length;
 }
 
@@ -53,8 +57,10 @@ extern "C" int strncmp(const char* left, const char* right, size_t limit) {
     for (size_t i = 0; i < limit; ++i) {
         auto a = static_cast<unsigned char>(left[i]);
         auto b = static_cast<unsigned char>(right[i]);
-        if (a != b) return a < b ? -1 : 1;
-        if (a == '\0') return 0;
+        if (a != b)
+            return a < b ? -1 : 1;
+        if (a == '\0')
+            return 0;
     }
     return 0;
 }
@@ -65,11 +71,10 @@ bool contains(const char* text, size_t limit, const char* needle) {
     size_t text_length = strnlen(text, limit);
     size_t needle_length = strlen(needle);
     for (size_t start = 0; start + needle_length <= text_length; ++start) {
-        if (memcmp(text + start, needle, needle_length) == 0) return true;
+        if (memcmp(text + start, needle, needle_length) == 0)
+            return true;
     }
     return false;
 }
 
-bool starts_with(const char* text, const char* prefix) {
-    return strncmp(text, prefix, strlen(prefix)) == 0;
-}
+bool starts_with(const char* text, const char* prefix) { return strncmp(text, prefix, strlen(prefix)) == 0; }

@@ -78,12 +78,14 @@ bool resume_after_expected_fault(Frame& frame) {
 void handle_event_upcall() {
     ++event_upcall_count;
     volatile shared_info* shared = xen_shared::page();
-    if (shared == nullptr) return;
+    if (shared == nullptr)
+        return;
     volatile vcpu_info* vcpu = &shared->vcpu_info[0];
     vcpu->evtchn_upcall_pending = 0;
     xen_ulong_t selector = __atomic_exchange_n(&vcpu->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
     for (unsigned word = 0; selector != 0; ++word, selector >>= 1) {
-        if ((selector & 1) == 0) continue;
+        if ((selector & 1) == 0)
+            continue;
         xen_ulong_t pending = shared->evtchn_pending[word] & ~shared->evtchn_mask[word];
         __atomic_fetch_and(&shared->evtchn_pending[word], ~pending, __ATOMIC_SEQ_CST);
     }
@@ -119,8 +121,7 @@ InstallResult install() {
     if (xen_shared::page() != nullptr) {
         result.event_callback = register_callback(CALLBACKTYPE_event, 0, event_callback_entry);
     }
-    result.failsafe_callback =
-        register_callback(CALLBACKTYPE_failsafe, CALLBACKF_mask_events, failsafe_callback_entry);
+    result.failsafe_callback = register_callback(CALLBACKTYPE_failsafe, CALLBACKF_mask_events, failsafe_callback_entry);
     return result;
 }
 
@@ -175,8 +176,7 @@ void handle_trap(traps::Frame* frame) {
     if (frame->vector == TRAP_VECTOR_FAILSAFE) {
         ++failsafe_count;
         print("failsafe callback: could not reload ds=%#lx es=%#lx fs=%#lx gs=%#lx at rip %#lx\n",
-              failsafe_selectors[0], failsafe_selectors[1], failsafe_selectors[2],
-              failsafe_selectors[3], frame->rip);
+              failsafe_selectors[0], failsafe_selectors[1], failsafe_selectors[2], failsafe_selectors[3], frame->rip);
         return;
     }
 
@@ -195,14 +195,14 @@ void handle_trap(traps::Frame* frame) {
         recorded.rsp = frame->rsp;
         recorded.ss = static_cast<uint16_t>(frame->ss);
         recorded.cr2 = frame->vector == page_fault ? cr2 : 0;
-        if (resume_after_expected_fault(*frame)) return;
-        panic("expected %s at rip %#lx, but no way to resume after it", vector_name(recorded.vector),
-              frame->rip);
+        if (resume_after_expected_fault(*frame))
+            return;
+        panic("expected %s at rip %#lx, but no way to resume after it", vector_name(recorded.vector), frame->rip);
     }
 
-    panic("unexpected %s (vector %lu) error code %#lx at rip %#lx (cs %#lx rflags %#lx rsp %#lx)"
-          " cr2 %#lx%s",
-          vector_name(static_cast<unsigned>(frame->vector)), frame->vector, frame->error_code,
-          frame->rip, frame->cs, frame->rflags, frame->rsp, cr2,
-          armed ? " while armed for another vector" : "");
+    panic(
+        "unexpected %s (vector %lu) error code %#lx at rip %#lx (cs %#lx rflags %#lx rsp %#lx)"
+        " cr2 %#lx%s",
+        vector_name(static_cast<unsigned>(frame->vector)), frame->vector, frame->error_code, frame->rip, frame->cs,
+        frame->rflags, frame->rsp, cr2, armed ? " while armed for another vector" : "");
 }

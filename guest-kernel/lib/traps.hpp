@@ -62,13 +62,13 @@ struct Fault {
     bool taken;
     unsigned vector;
     uint64_t error_code;
-    uint64_t rip;     // where the fault happened (before any resume fix-up)
-    uint16_t cs;      // selector as found in the bounce frame
+    uint64_t rip;  // where the fault happened (before any resume fix-up)
+    uint16_t cs;   // selector as found in the bounce frame
     uint8_t saved_upcall_mask;
     uint64_t rflags;
     uint64_t rsp;
     uint16_t ss;
-    uint64_t cr2;     // shared_info vcpu_info[0].arch.cr2, for #PF only
+    uint64_t cr2;  // shared_info vcpu_info[0].arch.cr2, for #PF only
 };
 
 struct InstallResult {

@@ -2,11 +2,11 @@
 // host's console buffer. A guest that notifies the console event channel
 // may spin on SCHEDOP_yield until the ring is drained, so the ring is
 // drained right on the notification.
-#include "monitor/lib/xen_errno.hpp"
 #include <stdint.h>
 #include <xen/event_channel.h>
 #include <xen/io/console.h>
 #include <xen/xen.h>
+#include "monitor/lib/xen_errno.hpp"
 
 #include "monitor/arch/x86_64/cpu.hpp"
 #include "monitor/hypercall/guest_ptr.hpp"
@@ -70,10 +70,8 @@ int64_t hc_console_io(GuestRegs&, const HypercallArgs& a) {
         }
         return static_cast<int64_t>(a.a2());
     }
-    case CONSOLEIO_read:
-        return 0;  // no console input yet
-    default:
-        return unknown_subop("console_io", a.a1());
+    case CONSOLEIO_read: return 0;  // no console input yet
+    default: return unknown_subop("console_io", a.a1());
     }
 }
 
@@ -91,8 +89,7 @@ int64_t hc_event_channel_op(GuestRegs&, const HypercallArgs& a) {
             return 0;  // no xenstore backend: the notification is dropped
         return -EINVAL;
     }
-    default:
-        return unknown_subop("event_channel_op", a.a1());
+    default: return unknown_subop("event_channel_op", a.a1());
     }
 }
 

@@ -1,6 +1,6 @@
-#include "monitor/lib/xen_errno.hpp"
 #include <stdint.h>
 #include <xen/xen.h>
+#include "monitor/lib/xen_errno.hpp"
 
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/log.hpp"

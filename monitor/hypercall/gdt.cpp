@@ -64,8 +64,8 @@ int64_t hc_set_gdt(GuestRegs&, const HypercallArgs& a) {
 
     auto* gdt = reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kGdtOffset);
     for (uint64_t e = 0; e < FIRST_RESERVED_GDT_ENTRY; ++e) {
-        const uint64_t src = e < entries ? frame_ptr<const uint64_t>(frames[e / kEntriesPerFrame])[e % kEntriesPerFrame]
-                                         : 0;
+        const uint64_t src =
+            e < entries ? frame_ptr<const uint64_t>(frames[e / kEntriesPerFrame])[e % kEntriesPerFrame] : 0;
         if (gdt[e] != src)
             gdt[e] = src;
         if (e >= entries && e >= v.gdt_ents)

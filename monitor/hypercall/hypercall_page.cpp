@@ -15,13 +15,13 @@ void write_hypercall_page(uint64_t mfn) {
         uint8_t* s = page + nr * 32;
         unsigned n = 0;
         auto b = [&](uint8_t x) { s[n++] = x; };
-        b(0x51);              // push %rcx
-        b(0x41), b(0x53);     // push %r11
+        b(0x51);           // push %rcx
+        b(0x41), b(0x53);  // push %r11
         if (nr == __HYPERVISOR_iret)
-            b(0x50);          // push %rax
-        b(0xb8);              // mov $nr, %eax
+            b(0x50);  // push %rax
+        b(0xb8);      // mov $nr, %eax
         b(static_cast<uint8_t>(nr)), b(0), b(0), b(0);
-        b(0x0f), b(0x05);     // syscall
+        b(0x0f), b(0x05);  // syscall
         if (nr == __HYPERVISOR_iret) {
             b(0x0f), b(0x0b);  // ud2: iret never returns here
         } else {

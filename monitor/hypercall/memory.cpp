@@ -25,15 +25,12 @@ uint64_t active_l4(const Vcpu& v) { return (!v.kernel_mode && v.user_l4_mfn) ? v
 
 void flush_after_update(Vcpu& v, uint64_t flags, uint64_t va) {
     switch (flags & UVMF_FLUSHTYPE_MASK) {
-    case UVMF_TLB_FLUSH:
-        flush_tlb_local(v);
-        break;
+    case UVMF_TLB_FLUSH: flush_tlb_local(v); break;
     case UVMF_INVLPG:
         cpu::invlpg(va);
         v.counters->invlpg_local++;
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -149,22 +146,14 @@ int64_t hc_mmuext_op(GuestRegs&, const HypercallArgs& a) {
             mm::put_page_type(mfn);
             break;
         }
-        case MMUEXT_NEW_BASEPTR:
-            rc = v.kernel_mode ? set_base(v, mfn, false) : -EINVAL;
-            break;
-        case MMUEXT_NEW_USER_BASEPTR:
-            rc = set_base(v, mfn, true);
-            break;
-        case MMUEXT_TLB_FLUSH_LOCAL:
-            flush_tlb_local(v);
-            break;
+        case MMUEXT_NEW_BASEPTR: rc = v.kernel_mode ? set_base(v, mfn, false) : -EINVAL; break;
+        case MMUEXT_NEW_USER_BASEPTR: rc = set_base(v, mfn, true); break;
+        case MMUEXT_TLB_FLUSH_LOCAL: flush_tlb_local(v); break;
         case MMUEXT_INVLPG_LOCAL:
             cpu::invlpg(op.arg1.linear_addr);
             v.counters->invlpg_local++;
             break;
-        default:
-            rc = unknown_subop("mmuext_op", op.cmd);
-            break;
+        default: rc = unknown_subop("mmuext_op", op.cmd); break;
         }
         if (rc < 0)
             break;
@@ -185,8 +174,7 @@ int64_t hc_memory_op(GuestRegs&, const HypercallArgs& a) {
         m.max_mfn = domain().boot.total_frames - 1;
         return GuestPtr<xen_machphys_mapping_t>(a.a2()).write(m) ? 0 : -EFAULT;
     }
-    case XENMEM_maximum_ram_page:
-        return static_cast<int64_t>(d.first_mfn + d.nr_pages - 1);
+    case XENMEM_maximum_ram_page: return static_cast<int64_t>(d.first_mfn + d.nr_pages - 1);
     case XENMEM_current_reservation:
     case XENMEM_maximum_reservation: {
         domid_t dom;
@@ -200,8 +188,7 @@ int64_t hc_memory_op(GuestRegs&, const HypercallArgs& a) {
             return -EFAULT;
         return dom == DOMID_SELF ? static_cast<int64_t>(d.nr_pages - 1) : -ESRCH;
     }
-    default:
-        return unknown_subop("memory_op", a.a1());
+    default: return unknown_subop("memory_op", a.a1());
     }
 }
 

@@ -13,8 +13,7 @@ namespace monitor {
 
 int64_t hc_sched_op(GuestRegs&, const HypercallArgs& a) {
     switch (a.a1()) {
-    case SCHEDOP_yield:
-        return 0;
+    case SCHEDOP_yield: return 0;
     case SCHEDOP_shutdown: {
         sched_shutdown_t s;
         if (!GuestPtr<sched_shutdown_t>(a.a2()).read(s))
@@ -25,8 +24,7 @@ int64_t hc_sched_op(GuestRegs&, const HypercallArgs& a) {
         cpu::outl(layout::port::kShutdown, s.reason);
         cpu::halt_forever();
     }
-    default:
-        return unknown_subop("sched_op", a.a1());
+    default: return unknown_subop("sched_op", a.a1());
     }
 }
 

@@ -81,8 +81,7 @@ int64_t hc_callback_op(GuestRegs&, const HypercallArgs& a) {
         default: return -EINVAL;
         }
     }
-    default:
-        return unknown_subop("callback_op", a.a1());
+    default: return unknown_subop("callback_op", a.a1());
     }
 }
 
@@ -100,9 +99,7 @@ int64_t hc_set_segment_base(GuestRegs&, const HypercallArgs& a) {
         v.fs_base = a.a2();
         cpu::wrmsr(cpu::kMsrFsBase, a.a2());
         return 0;
-    case SEGBASE_GS_USER:
-        v.gs_base_user = a.a2();
-        return 0;
+    case SEGBASE_GS_USER: v.gs_base_user = a.a2(); return 0;
     case SEGBASE_GS_KERNEL:
         v.gs_base_kernel = a.a2();
         if (v.kernel_mode)
@@ -114,8 +111,7 @@ int64_t hc_set_segment_base(GuestRegs&, const HypercallArgs& a) {
         if (a.a2() != 0 && (a.a2() & ~3ull) != (FLAT_USER_DS32 & ~3))
             return -EINVAL;
         return 0;
-    default:
-        return -EINVAL;
+    default: return -EINVAL;
     }
 }
 
@@ -132,12 +128,9 @@ int64_t hc_vm_assist(GuestRegs&, const HypercallArgs& a) {
     case VMASST_TYPE_pae_extended_cr3:
     case VMASST_TYPE_architectural_iopl:
     case VMASST_TYPE_runstate_update_flag:
-    case VMASST_TYPE_m2p_strict:
-        return 0;  // no effect for 64-bit PV guests here
-    case VMASST_TYPE_writable_pagetables:
-        return a.a1() == VMASST_CMD_enable ? -EINVAL : 0;  // not supported
-    default:
-        return -EINVAL;
+    case VMASST_TYPE_m2p_strict: return 0;  // no effect for 64-bit PV guests here
+    case VMASST_TYPE_writable_pagetables: return a.a1() == VMASST_CMD_enable ? -EINVAL : 0;  // not supported
+    default: return -EINVAL;
     }
 }
 

@@ -1,9 +1,9 @@
 // xen_version: every query sub-op, answering as Xen 4.17 would.
-#include "monitor/lib/xen_errno.hpp"
 #include <stdint.h>
 #include <xen/features.h>
 #include <xen/version.h>
 #include <xen/xen.h>
+#include "monitor/lib/xen_errno.hpp"
 
 #include "monitor/hypercall/guest_ptr.hpp"
 #include "monitor/hypercall/hypercall.hpp"
@@ -21,13 +21,11 @@ int64_t put_string(uint64_t va, const char* s) {
     return GuestPtr<T>(va).write(out) ? 0 : -EFAULT;
 }
 
-
 // Sub-ops that fill structures: kept out of line so that the frame they
 // need is not set up for XENVER_version, the guests' null hypercall.
 [[gnu::noinline]] int64_t xen_version_query(const HypercallArgs& a) {
     switch (a.a1()) {
-    case XENVER_extraversion:
-        return put_string<xen_extraversion_t>(a.a2(), ".0-pvvmm");
+    case XENVER_extraversion: return put_string<xen_extraversion_t>(a.a2(), ".0-pvvmm");
     case XENVER_compile_info: {
         xen_compile_info_t info{};
         const char* fields[] = {"pvvmm", "pvvmm", "pvvmm.invalid", "2026"};
@@ -39,10 +37,8 @@ int64_t put_string(uint64_t va, const char* s) {
                 dst[f][i] = fields[f][i];
         return GuestPtr<xen_compile_info_t>(a.a2()).write(info) ? 0 : -EFAULT;
     }
-    case XENVER_capabilities:
-        return put_string<xen_capabilities_info_t>(a.a2(), "xen-3.0-x86_64");
-    case XENVER_changeset:
-        return put_string<xen_changeset_info_t>(a.a2(), "pvvmm");
+    case XENVER_capabilities: return put_string<xen_capabilities_info_t>(a.a2(), "xen-3.0-x86_64");
+    case XENVER_changeset: return put_string<xen_changeset_info_t>(a.a2(), "pvvmm");
     case XENVER_platform_parameters: {
         xen_platform_parameters_t p{};
         p.virt_start = HYPERVISOR_VIRT_START;
@@ -57,16 +53,11 @@ int64_t put_string(uint64_t va, const char* s) {
         fi.submap = 0;
         return GuestPtr<xen_feature_info_t>(a.a2()).write(fi) ? 0 : -EFAULT;
     }
-    case XENVER_pagesize:
-        return 4096;
-    case XENVER_guest_handle:
-        return put_string<xen_domain_handle_t>(a.a2(), "");
-    case XENVER_commandline:
-        return put_string<xen_commandline_t>(a.a2(), "");
-    case XENVER_build_id:
-        return -ENODATA;
-    default:
-        return unknown_subop("xen_version", a.a1());
+    case XENVER_pagesize: return 4096;
+    case XENVER_guest_handle: return put_string<xen_domain_handle_t>(a.a2(), "");
+    case XENVER_commandline: return put_string<xen_commandline_t>(a.a2(), "");
+    case XENVER_build_id: return -ENODATA;
+    default: return unknown_subop("xen_version", a.a1());
     }
 }
 

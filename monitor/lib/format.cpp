@@ -66,18 +66,14 @@ size_t vformat(char* buf, size_t cap, const char* fmt, va_list ap) {
                 o.put(*s);
             break;
         }
-        case 'c':
-            o.put(static_cast<char>(va_arg(ap, int)));
-            break;
+        case 'c': o.put(static_cast<char>(va_arg(ap, int))); break;
         case 'd':
         case 'i': {
             const int64_t v = longs ? va_arg(ap, int64_t) : va_arg(ap, int);
             put_number(o, v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v), 10, width, pad, v < 0);
             break;
         }
-        case 'u':
-            put_number(o, longs ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, width, pad, false);
-            break;
+        case 'u': put_number(o, longs ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, width, pad, false); break;
         case 'x':
             if (alternate) {
                 o.put('0');
@@ -90,9 +86,7 @@ size_t vformat(char* buf, size_t cap, const char* fmt, va_list ap) {
             o.put('x');
             put_number(o, reinterpret_cast<uint64_t>(va_arg(ap, void*)), 16, 0, ' ', false);
             break;
-        case '%':
-            o.put('%');
-            break;
+        case '%': o.put('%'); break;
         default:
             o.put('%');
             o.put(*p);

@@ -23,7 +23,8 @@ struct FrameInfo {
 };
 static_assert(sizeof(FrameInfo) == 16);
 static_assert((layout::kFrameTableEnd - layout::kFrameTableGpa) / sizeof(FrameInfo) >=
-              (layout::kM2pEnd - layout::kM2pGpa) / 8, "frame table covers every M2P frame");
+                  (layout::kM2pEnd - layout::kM2pGpa) / 8,
+              "frame table covers every M2P frame");
 
 inline FrameInfo& frame(uint64_t mfn) {
     return reinterpret_cast<FrameInfo*>(layout::direct_map(layout::kFrameTableGpa))[mfn];

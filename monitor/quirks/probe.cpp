@@ -15,10 +15,10 @@ namespace {
 enum Step : uint32_t { kSyscall = 0, kIntN = 1, kSlot256 = 2, kSelectors = 3, kBareRoundTrip = 4, kDone = 5 };
 
 // Ring-3 code of each experiment, at 16-byte slots of the probe page.
-constexpr uint8_t kSyscallCode[] = {0x0f, 0x05};           // syscall
-constexpr uint8_t kIntNCode[] = {0xcd, 0x80};              // int $0x80
+constexpr uint8_t kSyscallCode[] = {0x0f, 0x05};                                  // syscall
+constexpr uint8_t kIntNCode[] = {0xcd, 0x80};                                     // int $0x80
 constexpr uint8_t kSlot256Code[] = {0x48, 0xa1, 0, 0, 0, 0, 0, 0x80, 0xff, 0xff,  // movabs 0xffff800000000000, %rax
-                                    0x0f, 0x0b};           // ud2: reached only if the read worked
+                                    0x0f, 0x0b};                // ud2: reached only if the read worked
 constexpr uint8_t kSelectorsCode[] = {0x8c, 0xc8, 0x0f, 0x0b};  // mov %cs, %eax; ud2
 constexpr uint64_t kSlotSize = 16;
 
@@ -27,15 +27,17 @@ constexpr uint64_t kSlotSize = 16;
 constexpr uint32_t kBareIterations = 32;
 constexpr unsigned kBareBatches = 7;
 constexpr uint8_t kBareCode[] = {
-    0xb9, kBareIterations, 0, 0, 0,  // mov $kBareIterations, %ecx
-    0x0f, 0x31,                      // rdtsc
-    0x89, 0xc6,                      // mov %eax, %esi
-    0x89, 0xd7,                      // mov %edx, %edi
-    0xcc,                            // 1: int3
-    0xff, 0xc9,                      // dec %ecx
-    0x75, 0xfb,                      // jnz 1b
-    0x0f, 0x31,                      // rdtsc
-    0x0f, 0x0b,                      // ud2
+    0xb9, kBareIterations,
+    0,    0,
+    0,           // mov $kBareIterations, %ecx
+    0x0f, 0x31,  // rdtsc
+    0x89, 0xc6,  // mov %eax, %esi
+    0x89, 0xd7,  // mov %edx, %edi
+    0xcc,        // 1: int3
+    0xff, 0xc9,  // dec %ecx
+    0x75, 0xfb,  // jnz 1b
+    0x0f, 0x31,  // rdtsc
+    0x0f, 0x0b,  // ud2
 };
 constexpr uint64_t kBareOffset = 0x100;
 uint64_t bare_samples[kBareBatches];
@@ -129,8 +131,7 @@ void on_probe_trap(GuestRegs& r) {
         continuation();
         panic("probe continuation returned");
     }
-    default:
-        panic_regs(&r, "probe: trap in unknown step %u", step);
+    default: panic_regs(&r, "probe: trap in unknown step %u", step);
     }
 }
 

@@ -86,7 +86,7 @@ bool emulate_privileged(GuestRegs& r) {
             slot = &v.gs_base_user;
         if (slot == nullptr) {
             if (write)
-                return false;  // #GP to the guest, as Xen does for unknown MSRs
+                return false;   // #GP to the guest, as Xen does for unknown MSRs
             r.rax = r.rdx = 0;  // reads of other MSRs see 0
         } else if (write) {
             *slot = value;

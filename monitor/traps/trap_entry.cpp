@@ -60,8 +60,8 @@ void handle_page_fault(GuestRegs& r) {
     // Host quirk: a ring-3 syscall fetched the supervisor-only LSTAR stub.
     if (cr2 == r.rip && r.rip == layout::percpu_virt(v.id) + PERCPU_STUB_OFFSET) {
         v.counters->syscall_via_fault++;
-        r.rip = r.rcx;      // return address saved by syscall
-        r.rflags = r.r11;   // rflags before SFMASK
+        r.rip = r.rcx;     // return address saved by syscall
+        r.rflags = r.r11;  // rflags before SFMASK
         r.vector = VECTOR_SYSCALL;
         r.error_code = 0;
         handle_syscall(r);
@@ -106,9 +106,7 @@ void handle_guest_trap(GuestRegs& r) {
     if (r.vector < abi::kVectorSlots && r.vector != kVecPageFault)  // #PF counted after syscall/M2P triage
         v.counters->exceptions[r.vector]++;
     switch (r.vector) {
-    case kVecPageFault:
-        handle_page_fault(r);
-        return;
+    case kVecPageFault: handle_page_fault(r); return;
     case kVecInvalidOpcode:
         if (emulate_forced_cpuid(r) || emulate_soft_interrupt_after_ud(r))
             return;
@@ -123,9 +121,7 @@ void handle_guest_trap(GuestRegs& r) {
         return;
     case kVecBreakpoint:
     case kVecOverflow:
-    case kVecDebug:
-        deliver_exception(r, static_cast<unsigned>(r.vector), false, 0);
-        return;
+    case kVecDebug: deliver_exception(r, static_cast<unsigned>(r.vector), false, 0); return;
     default:
         if (r.vector >= 32)
             panic_regs(&r, "unexpected interrupt vector %lu", r.vector);

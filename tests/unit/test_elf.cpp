@@ -7,10 +7,10 @@
 #include "vmm/elf/xen_features.hpp"
 #include "vmm/elf/xen_notes.hpp"
 
-#include <catch.hpp>
 #include <elf.h>
 #include <unistd.h>
 #include <xen/elfnote.h>
+#include <catch.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -177,8 +177,7 @@ struct TestElf {
         }
         std::memcpy(out.data(), &eh, sizeof(eh));
         for (size_t i = 0; i < phdrs.size(); ++i)
-            std::memcpy(out.data() + sizeof(eh) + i * sizeof(Elf64_Phdr), &phdrs[i],
-                        sizeof(Elf64_Phdr));
+            std::memcpy(out.data() + sizeof(eh) + i * sizeof(Elf64_Phdr), &phdrs[i], sizeof(Elf64_Phdr));
         return out;
     }
 };
@@ -229,8 +228,7 @@ std::vector<TestNote> guest_notes(uint64_t virt_base = kVirtBase) {
         xen_numeric(XEN_ELFNOTE_PADDR_OFFSET, 0),
         xen_numeric(XEN_ELFNOTE_ENTRY, kstart + kEntryOffset),
         xen_numeric(XEN_ELFNOTE_HYPERCALL_PAGE, kstart + kHypercallOffset),
-        xen_string(XEN_ELFNOTE_FEATURES,
-                   "!writable_page_tables|pae_pgdir_above_4gb|writable_descriptor_tables"),
+        xen_string(XEN_ELFNOTE_FEATURES, "!writable_page_tables|pae_pgdir_above_4gb|writable_descriptor_tables"),
         xen_string(XEN_ELFNOTE_PAE_MODE, "yes"),
         xen_string(XEN_ELFNOTE_BSD_SYMTAB, "no"),
         xen_numeric(XEN_ELFNOTE_SUPPORTED_FEATURES, 0x801, 4),
@@ -239,8 +237,9 @@ std::vector<TestNote> guest_notes(uint64_t virt_base = kVirtBase) {
         xen_numeric(XEN_ELFNOTE_SUSPEND_CANCEL, 1, 4),
         xen_numeric(XEN_ELFNOTE_MOD_START_PFN, 1, 4),
         xen_numeric(XEN_ELFNOTE_PHYS32_ENTRY, 0x200100, 4),
-        {"Xen", XEN_ELFNOTE_L1_MFN_VALID, [] {
-             Bytes pairs = little_endian(1, 8);  // mask _PAGE_PRESENT
+        {"Xen", XEN_ELFNOTE_L1_MFN_VALID,
+         [] {
+             Bytes pairs = little_endian(1, 8);   // mask _PAGE_PRESENT
              append(pairs, little_endian(1, 8));  // value _PAGE_PRESENT
              return pairs;
          }()},
@@ -338,8 +337,7 @@ TEST_CASE("a Linux-like guest parses to the right ELF, notes and addresses", "[e
     CHECK(image->virt_entry == kVirtBase + kFirstPaddr + kEntryOffset);
     CHECK(image->hypercall_page == kVirtBase + kFirstPaddr + kHypercallOffset);
     CHECK(image->required_features == std::vector<std::string>{"writable_page_tables"});
-    CHECK(image->optional_features ==
-          std::vector<std::string>{"pae_pgdir_above_4gb", "writable_descriptor_tables"});
+    CHECK(image->optional_features == std::vector<std::string>{"pae_pgdir_above_4gb", "writable_descriptor_tables"});
 
     const std::string line = describe(image.value());
     CHECK_THAT(line, Contains("linux 2.6"));
@@ -376,8 +374,8 @@ TEST_CASE("absent notes take Xen's defaults", "[elf]") {
     // No VIRT_BASE, PADDR_OFFSET, ENTRY or HYPERCALL_PAGE: virt_base and
     // paddr_offset are 0, the entry is e_entry, no hypercall page.
     auto notes = guest_notes(0);
-    for (uint32_t type : {XEN_ELFNOTE_VIRT_BASE, XEN_ELFNOTE_PADDR_OFFSET, XEN_ELFNOTE_ENTRY,
-                          XEN_ELFNOTE_HYPERCALL_PAGE})
+    for (uint32_t type :
+         {XEN_ELFNOTE_VIRT_BASE, XEN_ELFNOTE_PADDR_OFFSET, XEN_ELFNOTE_ENTRY, XEN_ELFNOTE_HYPERCALL_PAGE})
         notes = without(notes, type);
     auto image = load_guest_image(guest_elf(notes, 0).build());
     REQUIRE(image.ok());
@@ -446,9 +444,7 @@ TEST_CASE("truncated files are rejected with the place of truncation", "[elf][ma
     const Elf64_Phdr text = phdr(full, 0);
     const Elf64_Phdr notes = phdr(full, 2);
 
-    SECTION("inside the ELF header") {
-        require_bad_input(truncated(40), "truncated inside the ELF header (40 bytes");
-    }
+    SECTION("inside the ELF header") { require_bad_input(truncated(40), "truncated inside the ELF header (40 bytes"); }
     SECTION("inside the magic") { require_bad_input(truncated(3), "truncated inside the ELF header"); }
     SECTION("inside the program headers") {
         require_bad_input(truncated(sizeof(Elf64_Ehdr) + 70),
@@ -457,14 +453,12 @@ TEST_CASE("truncated files are rejected with the place of truncation", "[elf][ma
     }
     SECTION("inside a segment") {
         const size_t cut = text.p_offset + 0x10;
-        require_bad_input(truncated(cut),
-                          fmt::format("segment 0 extends past end of file (offset {:#x} + size "
-                                      "0x80 > file size {:#x})",
-                                      text.p_offset, cut));
+        require_bad_input(truncated(cut), fmt::format("segment 0 extends past end of file (offset {:#x} + size "
+                                                      "0x80 > file size {:#x})",
+                                                      text.p_offset, cut));
     }
     SECTION("inside the notes") {
-        require_bad_input(truncated(notes.p_offset + 30),
-                          "segment 2 (PT_NOTE) extends past end of file");
+        require_bad_input(truncated(notes.p_offset + 30), "segment 2 (PT_NOTE) extends past end of file");
     }
 }
 
@@ -530,8 +524,9 @@ TEST_CASE("bad PT_LOAD segments are rejected", "[elf][malformed]") {
     Bytes bytes = guest_image_bytes();
     SECTION("overlapping by paddr") {
         edit_phdr(bytes, 1, [](Elf64_Phdr& ph) { ph.p_paddr = kFirstPaddr + 0x1000; });
-        require_bad_input(bytes, "PT_LOAD segments 0 and 1 overlap (paddr 0x200000-0x202000 and "
-                                 "0x201000-0x204000)");
+        require_bad_input(bytes,
+                          "PT_LOAD segments 0 and 1 overlap (paddr 0x200000-0x202000 and "
+                          "0x201000-0x204000)");
     }
     SECTION("one segment containing another") {
         edit_phdr(bytes, 0, [](Elf64_Phdr& ph) { ph.p_memsz = 0x10000; });
@@ -543,8 +538,9 @@ TEST_CASE("bad PT_LOAD segments are rejected", "[elf][malformed]") {
     }
     SECTION("offset wrapping around") {
         edit_phdr(bytes, 0, [](Elf64_Phdr& ph) { ph.p_offset = 0xfffffffffffffff0; });
-        require_bad_input(bytes, "segment 0 file range wraps around (offset 0xfffffffffffffff0 + "
-                                 "size 0x80)");
+        require_bad_input(bytes,
+                          "segment 0 file range wraps around (offset 0xfffffffffffffff0 + "
+                          "size 0x80)");
     }
     SECTION("offset past the end") {
         edit_phdr(bytes, 0, [](Elf64_Phdr& ph) { ph.p_offset = 0x100000; });
@@ -575,12 +571,10 @@ TEST_CASE("notes with sizes outside their range are rejected", "[elf][malformed]
                           "is truncated (6 bytes left, a note header needs 12)");
     }
     SECTION("name past the end") {
-        require_bad_input(image_with_tail(note_header(0x100, 0, 1)),
-                          "has name size 0x100, past the end");
+        require_bad_input(image_with_tail(note_header(0x100, 0, 1)), "has name size 0x100, past the end");
     }
     SECTION("huge name size") {
-        require_bad_input(image_with_tail(note_header(0xffffffff, 0, 1)),
-                          "has name size 0xffffffff, past the end");
+        require_bad_input(image_with_tail(note_header(0xffffffff, 0, 1)), "has name size 0xffffffff, past the end");
     }
     SECTION("descriptor past the end") {
         Bytes tail = note_header(4, 8, XEN_ELFNOTE_ENTRY);
@@ -633,8 +627,7 @@ TEST_CASE("Xen notes with malformed values are rejected", "[elf][malformed]") {
         require_bad_input(guest_elf(notes).build(), "Xen note SUPPORTED_FEATURES is 2 bytes");
     }
     SECTION("overlong string") {
-        auto notes =
-            with(guest_notes(), xen_string(XEN_ELFNOTE_GUEST_VERSION, std::string(5000, 'v')));
+        auto notes = with(guest_notes(), xen_string(XEN_ELFNOTE_GUEST_VERSION, std::string(5000, 'v')));
         require_bad_input(guest_elf(notes).build(), "Xen note GUEST_VERSION is 5000 bytes long");
     }
 }
@@ -660,8 +653,7 @@ TEST_CASE("images that are not Xen PV guests are rejected", "[elf][xen]") {
     SECTION("neither generic loader nor Linux") {
         auto notes = with(guest_notes(), xen_string(XEN_ELFNOTE_GUEST_OS, "NetBSD"));
         notes = with(notes, xen_string(XEN_ELFNOTE_LOADER, "bsdloader"));
-        require_bad_input(guest_elf(notes).build(),
-                          "LOADER is 'bsdloader' and GUEST_OS is 'NetBSD'");
+        require_bad_input(guest_elf(notes).build(), "LOADER is 'bsdloader' and GUEST_OS is 'NetBSD'");
     }
     SECTION("not built for xen-3.0") {
         auto notes = with(guest_notes(), xen_string(XEN_ELFNOTE_XEN_VERSION, "xen-2.0"));
@@ -692,21 +684,16 @@ TEST_CASE("entry point and hypercall page must lie in the image", "[elf][xen]") 
         require_bad_input(elf.build(), "entry point 0xffffffff801fffff is outside");
     }
     SECTION("misaligned hypercall page") {
-        auto notes =
-            with(guest_notes(), xen_numeric(XEN_ELFNOTE_HYPERCALL_PAGE, kstart + 0x1010));
-        require_bad_input(guest_elf(notes).build(),
-                          "hypercall page 0xffffffff80201010 is not page aligned");
+        auto notes = with(guest_notes(), xen_numeric(XEN_ELFNOTE_HYPERCALL_PAGE, kstart + 0x1010));
+        require_bad_input(guest_elf(notes).build(), "hypercall page 0xffffffff80201010 is not page aligned");
     }
     SECTION("hypercall page outside") {
-        auto notes =
-            with(guest_notes(), xen_numeric(XEN_ELFNOTE_HYPERCALL_PAGE, kstart + kImageSize));
-        require_bad_input(guest_elf(notes).build(),
-                          "hypercall page 0xffffffff80205000 is outside the kernel image");
+        auto notes = with(guest_notes(), xen_numeric(XEN_ELFNOTE_HYPERCALL_PAGE, kstart + kImageSize));
+        require_bad_input(guest_elf(notes).build(), "hypercall page 0xffffffff80205000 is outside the kernel image");
     }
     SECTION("INIT_P2M on the kernel") {
         auto notes = with(guest_notes(), xen_numeric(XEN_ELFNOTE_INIT_P2M, kstart + 0x3000));
-        require_bad_input(guest_elf(notes).build(),
-                          "INIT_P2M address 0xffffffff80203000 is inside the kernel image");
+        require_bad_input(guest_elf(notes).build(), "INIT_P2M address 0xffffffff80203000 is inside the kernel image");
     }
 }
 
@@ -769,8 +756,7 @@ TEST_CASE("the image must be placed where a PV kernel can live", "[elf][xen]") {
 // ---------------------------------------------------------------------------
 
 TEST_CASE("FEATURES strings split into required and optional names", "[elf]") {
-    const FeatureNames names =
-        split_features("!writable_page_tables|pae_pgdir_above_4gb||!|!dom0|future_thing");
+    const FeatureNames names = split_features("!writable_page_tables|pae_pgdir_above_4gb||!|!dom0|future_thing");
     CHECK(names.required == std::vector<std::string>{"writable_page_tables", "dom0"});
     CHECK(names.optional == std::vector<std::string>{"pae_pgdir_above_4gb", "future_thing"});
     CHECK(split_features("").required.empty());
@@ -802,8 +788,7 @@ void require_clean_outcome(const Bytes& bytes) {
             REQUIRE(s.offset + s.file_size <= bytes.size());
     }
     for (const Note& note : image->elf.notes)
-        REQUIRE((note.desc.empty() ||
-                 (note.desc.data() >= begin && note.desc.data() + note.desc.size() <= end)));
+        REQUIRE((note.desc.empty() || (note.desc.data() >= begin && note.desc.data() + note.desc.size() <= end)));
     REQUIRE(image->virt_entry >= image->virt_kstart);
     REQUIRE(image->virt_entry < image->virt_kend);
 }
@@ -874,8 +859,8 @@ namespace {
 
 // A scratch directory removed at the end of the test.
 struct ScratchDir {
-    std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                 ("pvvmm-test-elf-" + std::to_string(::getpid()));
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("pvvmm-test-elf-" + std::to_string(::getpid()));
     ScratchDir() { std::filesystem::create_directories(path); }
     ~ScratchDir() { std::filesystem::remove_all(path); }
     ScratchDir(const ScratchDir&) = delete;
@@ -884,8 +869,7 @@ struct ScratchDir {
     [[nodiscard]] std::string write(const std::string& name, const Bytes& content) const {
         const auto file = path / name;
         std::ofstream(file, std::ios::binary)
-            .write(reinterpret_cast<const char*>(content.data()),
-                   static_cast<std::streamsize>(content.size()));
+            .write(reinterpret_cast<const char*>(content.data()), static_cast<std::streamsize>(content.size()));
         return file.string();
     }
 };

@@ -9,9 +9,7 @@ constexpr uint64_t kPage = 0x1000;
 constexpr uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 constexpr uint64_t round_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
 
-uint64_t tables_at(uint64_t start, uint64_t end, int shift) {
-    return ((end - 1) >> shift) - (start >> shift) + 1;
-}
+uint64_t tables_at(uint64_t start, uint64_t end, int shift) { return ((end - 1) >> shift) - (start >> shift) + 1; }
 }  // namespace
 
 uint64_t count_page_tables(uint64_t start, uint64_t end) {

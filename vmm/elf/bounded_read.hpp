@@ -19,15 +19,11 @@ constexpr bool range_fits(uint64_t offset, uint64_t size, uint64_t total) {
 }
 
 // True when a + b does not fit in 64 bits.
-constexpr bool sum_wraps(uint64_t a, uint64_t b) {
-    return b > std::numeric_limits<uint64_t>::max() - a;
-}
+constexpr bool sum_wraps(uint64_t a, uint64_t b) { return b > std::numeric_limits<uint64_t>::max() - a; }
 
 // Rounds up to the 4-byte alignment of ELF note fields. Takes the 32-bit
 // sizes of a note header, so the 64-bit result cannot wrap.
-constexpr uint64_t note_align(uint32_t size) {
-    return (uint64_t{size} + 3) & ~uint64_t{3};
-}
+constexpr uint64_t note_align(uint32_t size) { return (uint64_t{size} + 3) & ~uint64_t{3}; }
 
 // Copies a T out of `bytes` at `offset` (memcpy: the file gives no
 // alignment guarantee), or nothing when it would not fit.

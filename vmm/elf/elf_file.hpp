@@ -30,8 +30,8 @@ struct Note {
 };
 
 struct ElfFile {
-    uint64_t entry = 0;           // e_entry
-    std::vector<Segment> loads;   // PT_LOAD segments in program header order
+    uint64_t entry = 0;          // e_entry
+    std::vector<Segment> loads;  // PT_LOAD segments in program header order
     // Notes from PT_NOTE segments; when none of those is named "Xen", the
     // notes of SHT_NOTE sections are appended (Xen libelf's fallback).
     std::vector<Note> notes;

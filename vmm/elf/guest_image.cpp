@@ -43,14 +43,16 @@ Result<void> check_guest_identity(const XenNotes& notes) {
     if (notes.guest_os.empty())
         return bad_input("not a Xen PV guest: the Xen ELF notes have no GUEST_OS");
     if (!notes.loader.starts_with("generic") && !notes.guest_os.starts_with("linux")) {
-        return bad_input("unsupported guest: LOADER is '{}' and GUEST_OS is '{}'; only images "
-                         "for the generic loader or Linux can be loaded",
-                         printable(notes.loader), printable(notes.guest_os));
+        return bad_input(
+            "unsupported guest: LOADER is '{}' and GUEST_OS is '{}'; only images "
+            "for the generic loader or Linux can be loaded",
+            printable(notes.loader), printable(notes.guest_os));
     }
     if (!notes.xen_version.starts_with("xen-3.0")) {
-        return bad_input("unsupported guest: XEN_VERSION is '{}'; only images built for "
-                         "'xen-3.0' can be loaded",
-                         printable(notes.xen_version));
+        return bad_input(
+            "unsupported guest: XEN_VERSION is '{}'; only images built for "
+            "'xen-3.0' can be loaded",
+            printable(notes.xen_version));
     }
     return {};
 }
@@ -94,9 +96,10 @@ Result<void> check_kernel_range(const GuestImage& image) {
     const uint64_t start = image.virt_kstart;
     const uint64_t end = image.virt_kend;
     if (start > end) {
-        return bad_input("kernel virtual range wraps around the address space (paddr + "
-                         "virt_offset {:#x} gives {:#x}-{:#x})",
-                         image.virt_offset, start, end);
+        return bad_input(
+            "kernel virtual range wraps around the address space (paddr + "
+            "virt_offset {:#x} gives {:#x}-{:#x})",
+            image.virt_offset, start, end);
     }
     if (start == end)
         return bad_input("kernel image is empty: its PT_LOAD segments have no memory size");
@@ -104,46 +107,45 @@ Result<void> check_kernel_range(const GuestImage& image) {
         return bad_input("kernel start {:#x} is not page aligned", start);
     // Both ends canonical and on the same side of the non-canonical gap.
     if (!is_canonical(start) || !is_canonical(end - 1) || (start >> 63) != ((end - 1) >> 63)) {
-        return bad_input("kernel virtual range {:#x}-{:#x} is not in canonical (48-bit) address "
-                         "space",
-                         start, end);
+        return bad_input(
+            "kernel virtual range {:#x}-{:#x} is not in canonical (48-bit) address "
+            "space",
+            start, end);
     }
     if (start < kXenHoleEnd && end > kXenHoleStart) {
-        return bad_input("kernel virtual range {:#x}-{:#x} overlaps the range reserved for Xen "
-                         "({:#x}-{:#x})",
-                         start, end, kXenHoleStart, kXenHoleEnd);
+        return bad_input(
+            "kernel virtual range {:#x}-{:#x} overlaps the range reserved for Xen "
+            "({:#x}-{:#x})",
+            start, end, kXenHoleStart, kXenHoleEnd);
     }
     if (image.virt_base > start) {
-        return bad_input("VIRT_BASE {:#x} is above the kernel start {:#x}", image.virt_base,
-                         start);
+        return bad_input("VIRT_BASE {:#x} is above the kernel start {:#x}", image.virt_base, start);
     }
     if (!page_aligned(image.virt_base))
         return bad_input("VIRT_BASE {:#x} is not page aligned", image.virt_base);
     return {};
 }
 
-bool inside_kernel(const GuestImage& image, uint64_t va) {
-    return va >= image.virt_kstart && va < image.virt_kend;
-}
+bool inside_kernel(const GuestImage& image, uint64_t va) { return va >= image.virt_kstart && va < image.virt_kend; }
 
 Result<void> check_addresses_in_image(const GuestImage& image) {
     if (!inside_kernel(image, image.virt_entry)) {
-        return bad_input("entry point {:#x} is outside the kernel image {:#x}-{:#x}",
-                         image.virt_entry, image.virt_kstart, image.virt_kend);
+        return bad_input("entry point {:#x} is outside the kernel image {:#x}-{:#x}", image.virt_entry,
+                         image.virt_kstart, image.virt_kend);
     }
     if (image.notes.hypercall_page) {
         const uint64_t page = image.hypercall_page;
         if (!page_aligned(page))
             return bad_input("hypercall page {:#x} is not page aligned", page);
         if (!inside_kernel(image, page)) {
-            return bad_input("hypercall page {:#x} is outside the kernel image {:#x}-{:#x}", page,
-                             image.virt_kstart, image.virt_kend);
+            return bad_input("hypercall page {:#x} is outside the kernel image {:#x}-{:#x}", page, image.virt_kstart,
+                             image.virt_kend);
         }
     }
     // The p2m gets mapped at INIT_P2M; it must not land on the kernel.
     if (image.notes.init_p2m && inside_kernel(image, *image.notes.init_p2m)) {
-        return bad_input("INIT_P2M address {:#x} is inside the kernel image {:#x}-{:#x}",
-                         *image.notes.init_p2m, image.virt_kstart, image.virt_kend);
+        return bad_input("INIT_P2M address {:#x} is inside the kernel image {:#x}-{:#x}", *image.notes.init_p2m,
+                         image.virt_kstart, image.virt_kend);
     }
     return {};
 }
@@ -178,8 +180,8 @@ std::string describe(const GuestImage& image) {
         "{} {} ({}, loader '{}'): kernel {:#x}-{:#x} in {} PT_LOAD segment(s), entry {:#x}, "
         "virt_base {:#x}",
         printable(notes.guest_os), printable(notes.guest_version), printable(notes.xen_version),
-        printable(notes.loader), image.virt_kstart, image.virt_kend, image.elf.loads.size(),
-        image.virt_entry, image.virt_base);
+        printable(notes.loader), image.virt_kstart, image.virt_kend, image.elf.loads.size(), image.virt_entry,
+        image.virt_base);
     if (notes.hypercall_page)
         line += fmt::format(", hypercall page {:#x}", image.hypercall_page);
     if (notes.init_p2m)

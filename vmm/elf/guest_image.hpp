@@ -14,7 +14,7 @@
 namespace pvvmm::elf {
 
 struct GuestImage {
-    ElfFile elf;      // views into the bytes given to load_guest_image
+    ElfFile elf;  // views into the bytes given to load_guest_image
     XenNotes notes;
     uint64_t virt_base;     // VIRT_BASE, default 0: where the initial mapping starts
     uint64_t paddr_offset;  // PADDR_OFFSET, default 0

@@ -19,8 +19,8 @@ std::string note_name(std::span<const uint8_t> raw) {
 
 }  // namespace
 
-Result<void> append_notes(std::span<const uint8_t> file, uint64_t offset, uint64_t size,
-                          std::string_view where, std::vector<Note>& out) {
+Result<void> append_notes(std::span<const uint8_t> file, uint64_t offset, uint64_t size, std::string_view where,
+                          std::vector<Note>& out) {
     // Work on the range alone so that no note can reach outside it.
     const auto range = file.subspan(offset, size);
     uint64_t pos = 0;
@@ -28,23 +28,26 @@ Result<void> append_notes(std::span<const uint8_t> file, uint64_t offset, uint64
         const uint64_t at = offset + pos;  // file offset, for messages
         auto header = read_struct<Elf64_Nhdr>(range, pos);
         if (!header) {
-            return bad_input("{}: note at file offset {:#x} is truncated ({} bytes left, "
-                             "a note header needs {})",
-                             where, at, range.size() - pos, sizeof(Elf64_Nhdr));
+            return bad_input(
+                "{}: note at file offset {:#x} is truncated ({} bytes left, "
+                "a note header needs {})",
+                where, at, range.size() - pos, sizeof(Elf64_Nhdr));
         }
         // Note fields are 4-byte aligned on x86-64 too, as Xen's libelf
         // and every toolchain assume.
         const uint64_t name_pos = pos + sizeof(Elf64_Nhdr);
         if (!range_fits(name_pos, header->n_namesz, range.size())) {
-            return bad_input("{}: note at file offset {:#x} has name size {:#x}, past the end "
-                             "of its {:#x}-byte range",
-                             where, at, header->n_namesz, range.size());
+            return bad_input(
+                "{}: note at file offset {:#x} has name size {:#x}, past the end "
+                "of its {:#x}-byte range",
+                where, at, header->n_namesz, range.size());
         }
         const uint64_t desc_pos = name_pos + note_align(header->n_namesz);
         if (!range_fits(desc_pos, header->n_descsz, range.size())) {
-            return bad_input("{}: note at file offset {:#x} has descriptor size {:#x}, past the "
-                             "end of its {:#x}-byte range",
-                             where, at, header->n_descsz, range.size());
+            return bad_input(
+                "{}: note at file offset {:#x} has descriptor size {:#x}, past the "
+                "end of its {:#x}-byte range",
+                where, at, header->n_descsz, range.size());
         }
         if (out.size() >= kMaxNotes)
             return bad_input("{}: too many ELF notes (more than {})", where, kMaxNotes);

@@ -44,8 +44,7 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_size)
     if (S_ISDIR(st.st_mode))
         return bad_input("cannot read '{}': {}", path, errno_text(EISDIR));
     if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > max_size) {
-        return bad_input("file '{}' is too large ({} bytes, at most {} are accepted)", path,
-                         st.st_size, max_size);
+        return bad_input("file '{}' is too large ({} bytes, at most {} are accepted)", path, st.st_size, max_size);
     }
 
     // Read to EOF rather than trusting st_size: pipes and /proc files
@@ -57,8 +56,7 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_size)
     for (;;) {
         if (used == data.size()) {
             if (data.size() > max_size) {
-                return bad_input("file '{}' is too large (more than {} bytes are not accepted)",
-                                 path, max_size);
+                return bad_input("file '{}' is too large (more than {} bytes are not accepted)", path, max_size);
             }
             data.resize(std::min(buffer_limit, std::max<size_t>(data.size() * 2, 64 << 10)));
         }
@@ -73,8 +71,7 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_size)
         used += static_cast<size_t>(n);
     }
     if (used > max_size) {
-        return bad_input("file '{}' is too large (more than {} bytes are not accepted)", path,
-                         max_size);
+        return bad_input("file '{}' is too large (more than {} bytes are not accepted)", path, max_size);
     }
     if (used == 0)
         return bad_input("file '{}' is empty", path);

@@ -16,7 +16,6 @@ inline constexpr size_t kMaxReadFileSize = size_t{256} << 20;
 
 // The file's contents; BadInput when it cannot be opened or read, is
 // empty, or is larger than `max_size` bytes.
-Result<std::vector<uint8_t>> read_file(const std::string& path,
-                                       size_t max_size = kMaxReadFileSize);
+Result<std::vector<uint8_t>> read_file(const std::string& path, size_t max_size = kMaxReadFileSize);
 
 }  // namespace pvvmm::elf

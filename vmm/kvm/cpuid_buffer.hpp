@@ -26,7 +26,8 @@ public:
     explicit CpuidBuffer(uint32_t capacity) : bytes_(sizeof(CpuidHeader) + capacity * sizeof(kvm_cpuid_entry2)) {
         header().nent = capacity;
     }
-    explicit CpuidBuffer(const std::vector<kvm_cpuid_entry2>& entries) : CpuidBuffer(static_cast<uint32_t>(entries.size())) {
+    explicit CpuidBuffer(const std::vector<kvm_cpuid_entry2>& entries)
+        : CpuidBuffer(static_cast<uint32_t>(entries.size())) {
         std::memcpy(bytes_.data() + sizeof(CpuidHeader), entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
     }
     void* data() { return bytes_.data(); }

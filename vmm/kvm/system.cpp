@@ -2,10 +2,10 @@
 
 #include "vmm/kvm/cpuid_buffer.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <cerrno>
+#include <cstring>
 
 namespace pvvmm::kvm {
 
@@ -14,7 +14,9 @@ Result<System> System::open(const char* path) {
     if (fd < 0) {
         int e = errno;
         if (e == ENOENT)
-            return host_error("{} does not exist: this machine has no KVM (load kvm_intel/kvm_amd, or enable nested virtualization)", path);
+            return host_error(
+                "{} does not exist: this machine has no KVM (load kvm_intel/kvm_amd, or enable nested virtualization)",
+                path);
         if (e == EACCES || e == EPERM)
             return host_error("no permission to open {}: run as root or join the group that owns it (kvm)", path);
         return host_error("cannot open {}: {}", path, std::strerror(e));
@@ -22,9 +24,11 @@ Result<System> System::open(const char* path) {
     System sys{Fd{fd}};
     int version = ::ioctl(fd, KVM_GET_API_VERSION, 0);
     if (version < 0)
-        return host_error("ioctl KVM_GET_API_VERSION on {} failed: {} (is it a KVM device?)", path, std::strerror(errno));
+        return host_error("ioctl KVM_GET_API_VERSION on {} failed: {} (is it a KVM device?)", path,
+                          std::strerror(errno));
     if (version != KVM_API_VERSION)
-        return host_error("ioctl KVM_GET_API_VERSION on {} returned {}, pvvmm needs {}", path, version, KVM_API_VERSION);
+        return host_error("ioctl KVM_GET_API_VERSION on {} returned {}, pvvmm needs {}", path, version,
+                          KVM_API_VERSION);
     return sys;
 }
 

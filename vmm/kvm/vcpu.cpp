@@ -2,10 +2,10 @@
 
 #include "vmm/kvm/cpuid_buffer.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <cerrno>
+#include <cstring>
 
 namespace pvvmm::kvm {
 
@@ -37,8 +37,8 @@ Result<void> Vcpu::run() const {
     return {};
 }
 
-#define PVVMM_VCPU_IOCTL(req, arg, what)                                                                      \
-    if (::ioctl(fd_.get(), req, arg) < 0)                                                                     \
+#define PVVMM_VCPU_IOCTL(req, arg, what)  \
+    if (::ioctl(fd_.get(), req, arg) < 0) \
         return host_error("ioctl " #req " on vCPU {} failed: {}", id_, std::strerror(errno));
 
 Result<kvm_regs> Vcpu::get_regs() const {

@@ -37,7 +37,8 @@ public:
     [[nodiscard]] Result<void> set_single_step(bool on) const;
 
 private:
-    Vcpu(uint32_t id, Fd fd, kvm_run* run, size_t run_size) : id_(id), fd_(std::move(fd)), run_(run), run_size_(run_size) {}
+    Vcpu(uint32_t id, Fd fd, kvm_run* run, size_t run_size)
+        : id_(id), fd_(std::move(fd)), run_(run), run_size_(run_size) {}
     uint32_t id_;
     Fd fd_;
     kvm_run* run_;

@@ -1,9 +1,9 @@
 #include "vmm/kvm/vm.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
+#include <cerrno>
+#include <cstring>
 
 namespace pvvmm::kvm {
 

@@ -86,23 +86,25 @@ void write_syscall_stub(uint32_t cpu) {
     const uint64_t frame_top = base + PERCPU_CPUINFO_OFFSET + REGS_SIZE;
     Emitter e{reinterpret_cast<uint8_t*>(layout::direct_map(layout::percpu_gpa(cpu) + PERCPU_STUB_OFFSET)),
               base + PERCPU_STUB_OFFSET};
-    e.b(0x48), e.b(0x89), e.b(0x25), e.riprel(scratch);    // mov %rsp, scratch(%rip)
-    e.b(0x48), e.b(0x8d), e.b(0x25), e.riprel(frame_top);  // lea frame_top(%rip), %rsp
-    e.b(0x68), e.d32(GUEST_SS);                            // push $ss
-    e.b(0xff), e.b(0x35), e.riprel(scratch);               // push scratch(%rip)  (rsp)
-    e.b(0x41), e.b(0x53);                                  // push %r11           (rflags)
-    e.b(0x68), e.d32(GUEST_CS64);                          // push $cs
-    e.b(0x51);                                             // push %rcx           (rip)
-    e.b(0x6a), e.b(0x00);                                  // push $0             (error code)
-    e.b(0x68), e.d32(VECTOR_SYSCALL);                      // push $VECTOR_SYSCALL
+    e.b(0x48), e.b(0x89), e.b(0x25), e.riprel(scratch);                      // mov %rsp, scratch(%rip)
+    e.b(0x48), e.b(0x8d), e.b(0x25), e.riprel(frame_top);                    // lea frame_top(%rip), %rsp
+    e.b(0x68), e.d32(GUEST_SS);                                              // push $ss
+    e.b(0xff), e.b(0x35), e.riprel(scratch);                                 // push scratch(%rip)  (rsp)
+    e.b(0x41), e.b(0x53);                                                    // push %r11           (rflags)
+    e.b(0x68), e.d32(GUEST_CS64);                                            // push $cs
+    e.b(0x51);                                                               // push %rcx           (rip)
+    e.b(0x6a), e.b(0x00);                                                    // push $0             (error code)
+    e.b(0x68), e.d32(VECTOR_SYSCALL);                                        // push $VECTOR_SYSCALL
     e.b(0x48), e.b(0xb9), e.q64(reinterpret_cast<uint64_t>(&common_entry));  // movabs $common_entry, %rcx
-    e.b(0xff), e.b(0xe1);                                  // jmp *%rcx
+    e.b(0xff), e.b(0xe1);                                                    // jmp *%rcx
 }
 
 unsigned normal_dpl(unsigned v) { return (v == 3 || v == 4) ? 3 : 0; }  // int3 / into from the guest
 unsigned normal_ist(unsigned v) { return v == 2 ? kIstNmi : v == 8 ? kIstDf : v == 18 ? kIstMc : 0; }
 
-void set_normal_gate(IdtGate* table, unsigned v) { set_gate(table, v, idt_stub_table[v], normal_dpl(v), normal_ist(v)); }
+void set_normal_gate(IdtGate* table, unsigned v) {
+    set_gate(table, v, idt_stub_table[v], normal_dpl(v), normal_ist(v));
+}
 
 }  // namespace
 
@@ -145,8 +147,8 @@ void setup_cpu_descriptors(uint32_t cpu) {
     cpu::wrmsr(cpu::kMsrStar, (static_cast<uint64_t>(0xe023) << 48) | (static_cast<uint64_t>(MONITOR_CS) << 32));
     cpu::wrmsr(cpu::kMsrLstar, base + PERCPU_STUB_OFFSET);
     cpu::wrmsr(cpu::kMsrCstar, base + PERCPU_STUB_OFFSET);
-    cpu::wrmsr(cpu::kMsrSfmask, cpu::kRflagsTf | cpu::kRflagsIf | cpu::kRflagsDf | cpu::kRflagsAc | cpu::kRflagsNt |
-                                    cpu::kRflagsIopl);
+    cpu::wrmsr(cpu::kMsrSfmask,
+               cpu::kRflagsTf | cpu::kRflagsIf | cpu::kRflagsDf | cpu::kRflagsAc | cpu::kRflagsNt | cpu::kRflagsIopl);
 }
 
 }  // namespace monitor

@@ -12,16 +12,16 @@ namespace monitor {
 
 struct GuestRegs {
     uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi;
-    uint64_t vector;      // pushed by the entry stub (VECTOR_SYSCALL for syscall)
-    uint64_t error_code;  // pushed by the CPU, or 0 by the stub
+    uint64_t vector;                    // pushed by the entry stub (VECTOR_SYSCALL for syscall)
+    uint64_t error_code;                // pushed by the CPU, or 0 by the stub
     uint64_t rip, cs, rflags, rsp, ss;  // hardware interrupt frame
 };
 
 struct Vcpu;
 
 struct alignas(16) CpuInfo {
-    GuestRegs regs;             // guest frame: TSS.RSP0 points just past it
-    uint64_t scratch_rsp;       // syscall stub parks the guest rsp here
+    GuestRegs regs;        // guest frame: TSS.RSP0 points just past it
+    uint64_t scratch_rsp;  // syscall stub parks the guest rsp here
     uint64_t cpu_id;
     Vcpu* vcpu;
     uint8_t pad[CPUINFO_SIZE - REGS_SIZE - 24];
