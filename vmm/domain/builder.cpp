@@ -59,11 +59,36 @@ Result<void> load_segments(const Domain& d, const elf::GuestImage& image) {
     return {};
 }
 
+// The table of `level` that covers `va`, reached from the L4 through
+// entries that already exist.
+uint64_t table_covering(const GuestTableMemory& tables, uint64_t l4, uint64_t va, int level) {
+    uint64_t table = l4;
+    for (int lvl = 4; lvl > level; --lvl)
+        table = pt::entry_addr(tables.read(table, pt::table_index(va, lvl)));
+    return table;
+}
+
+// Xen's order (xc_dom_x86.c): the L4, then all L3s, all L2s and all L1s,
+// each level in address order; then the leaves.
 Result<void> build_page_tables(const Domain& d) {
     const auto& l = d.layout;
     GuestTableMemory tables{d.mem};
     ReservedTables pool{d.gpa_of_va(l.pt_va), d.gpa_of_va(l.pt_va) + l.pt_frames * kPage};
     const uint64_t l4 = pool.alloc_table();
+    for (int level = 3; level >= 1; --level) {
+        const uint64_t span = pt::level_span(level + 1);  // what one table of `level` maps
+        // Counted, not compared: the last span may end exactly at 2^64.
+        const uint64_t count = (l.mapped_end - 1) / span - l.virt_start / span + 1;
+        for (uint64_t i = 0, va = l.virt_start & ~(span - 1); i < count; ++i, va += span) {
+            const uint64_t table = pool.alloc_table();
+            if (table == 0)
+                return Error{ErrorKind::Internal, "initial page tables: reserved table frames ran out"};
+            const uint64_t parent = table_covering(tables, l4, va, level + 1);
+            tables.write(parent, pt::table_index(va, level + 1), pt::make_entry(table, kTableFlags));
+        }
+    }
+    if (pool.next_gpa != pool.end_gpa)
+        return Error{ErrorKind::Internal, "initial page tables: reserved table frames left unused"};
     for (uint64_t va = l.virt_start; va < l.mapped_end; va += kPage) {
         const bool is_table = va >= l.pt_va && va < l.pt_va + l.pt_frames * kPage;
         const auto st = pt::map(tables, pool, l4, va, d.gpa_of_va(va), is_table ? kPageTableMapping : kPageFlags,
@@ -121,6 +146,8 @@ Result<abi::DomainInfo> build_domain(const GuestMemory& mem, const elf::GuestIma
     if (config.cmdline.size() >= MAX_GUEST_CMDLINE)
         return bad_input("--cmdline is {} bytes; Xen PV guests accept at most {}", config.cmdline.size(),
                          MAX_GUEST_CMDLINE - 1);
+    if (!mem.contains(layout::kDomainRamGpa, layout.nr_pages << layout::kPageShift))
+        return Error{ErrorKind::Internal, "guest memory is smaller than the domain it should hold"};
     Domain d{mem, layout};
     PVVMM_TRY(load_segments(d, image));
     PVVMM_TRY(build_page_tables(d));

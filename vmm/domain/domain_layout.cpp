@@ -6,6 +6,13 @@ namespace pvvmm::domain {
 
 namespace {
 constexpr uint64_t kPage = 0x1000;
+__extension__ typedef unsigned __int128 Wide;
+
+Wide round_up_wide(Wide v, uint64_t a) { return (v + a - 1) & ~Wide{a - 1}; }
+
+// One past the last byte of the canonical half that `va` lies in; the
+// upper half's end is 2^64 - 4 MiB so that a 4 MiB-aligned end fits 64 bits.
+Wide canonical_half_end(uint64_t va) { return (va >> 63) ? (Wide{1} << 64) - (4ull << 20) : Wide{0x0000800000000000}; }
 constexpr uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 constexpr uint64_t round_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
 
@@ -40,15 +47,23 @@ Result<DomainLayout> plan_domain(const elf::GuestImage& image, const DomainConfi
     l.pt_va = next;
 
     // The tables must also map themselves and what follows them: iterate
-    // until the count no longer changes (it converges in two rounds).
+    // until the count no longer changes (two or three rounds). Addresses are
+    // computed in 128 bits: an untrusted image near the top of the address
+    // space or of the lower half must be refused, not wrap around.
+    const Wide limit = canonical_half_end(l.virt_start);
     uint64_t frames = 0;
-    for (;;) {
-        const uint64_t stack = l.pt_va + frames * kPage;
-        const uint64_t end = round_up(stack + kPage + (512ull << 10), 4ull << 20);
-        const uint64_t need = count_page_tables(l.virt_start, end);
+    for (int round = 0;; ++round) {
+        const Wide stack = Wide{l.pt_va} + Wide{frames} * kPage;
+        const Wide end = round_up_wide(stack + kPage + (512ull << 10), 4ull << 20);
+        if (l.kernel_end <= l.virt_start || l.pt_va < l.kernel_end || end > limit || round == 8)
+            return bad_input(
+                "guest image at {:#x}-{:#x} leaves no room below {:#x} for its p2m, start_info, page tables and "
+                "boot stack",
+                l.virt_start, l.kernel_end, static_cast<uint64_t>(limit - 1));
+        const uint64_t need = count_page_tables(l.virt_start, static_cast<uint64_t>(end));
         if (need == frames) {
-            l.stack_va = stack;
-            l.mapped_end = end;
+            l.stack_va = static_cast<uint64_t>(stack);
+            l.mapped_end = static_cast<uint64_t>(end);
             break;
         }
         frames = need;
