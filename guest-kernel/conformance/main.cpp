@@ -34,6 +34,7 @@ constexpr Subtest subtests[] = {
     {"int80", test_int80},
     {"privileged", test_privileged},
     {"stale_tlb", test_stale_tlb},
+    {"user_mode", test_user_mode},
 };
 
 Setup observed{};

@@ -30,3 +30,19 @@ tlb_decoy:
         .skip   4096
 tlb_window:
         .skip   4096
+
+/*
+ * Pages of the user-mode / base-pointer subtest: the kernel stack named by
+ * stack_switch, a user stack, a new L4 and a GDT page.
+ */
+        .section .bss.page_aligned, "aw", @nobits
+        .balign 4096
+        .globl  switch_stack, user_stack, new_l4, gdt_page
+switch_stack:
+        .skip   4096
+user_stack:
+        .skip   4096
+new_l4:
+        .skip   4096
+gdt_page:
+        .skip   4096

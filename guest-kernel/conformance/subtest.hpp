@@ -47,3 +47,4 @@ Outcome test_security();
 Outcome test_int80();
 Outcome test_privileged();
 Outcome test_stale_tlb();
+Outcome test_user_mode();

@@ -1,0 +1,116 @@
+// Hypercalls for kernel/user mode and base pointers: stack_switch,
+// callback_op(syscall), NEW_USER_BASEPTR and a round trip through user
+// mode (iret with CS RPL 3, `syscall` bounced to the callback on the
+// stack_switch stack); a new L4 pinned and made the base pointer with
+// NEW_BASEPTR; set_gdt with valid and invalid descriptors; vm_assist.
+#include "../lib/fault_probe.hpp"
+#include "mmu_helpers.hpp"
+#include "subtest.hpp"
+
+extern "C" char switch_stack[], user_stack[], new_l4[], gdt_page[];
+extern "C" {
+void user_code();
+void user_code_after_syscall();
+void user_syscall_callback();
+uint64_t enter_user_mode(uint64_t user_rip, uint64_t user_rsp);
+extern uint64_t user_syscall_frame[7];  // rax, rcx, rip, cs, rsp, ss, kernel rsp
+}
+
+namespace {
+
+constexpr uint64_t kUserMarker = 0x5e5c0de;
+
+uint64_t read_cr3() {
+    uint64_t v;
+    asm volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+
+Outcome user_round_trip() {
+    const uint64_t stack_top = mmu::address(switch_stack) + 4096;
+    REQUIRE(hv::call<__HYPERVISOR_stack_switch>(FLAT_KERNEL_SS, stack_top) == 0, "stack_switch failed");
+    callback_register cb{};
+    cb.type = CALLBACKTYPE_syscall;
+    cb.flags = CALLBACKF_mask_events;
+    cb.address = reinterpret_cast<xen_callback_t>(user_syscall_callback);
+    REQUIRE(hv::callback_op(CALLBACKOP_register, &cb) == 0, "registering the syscall callback failed");
+    const uint64_t l4_mfn = physmap::virt_to_mfn(setup().info->pt_base);
+    REQUIRE(mmu::mmuext_mfn(MMUEXT_NEW_USER_BASEPTR, l4_mfn) == 0, "NEW_USER_BASEPTR failed");
+
+    const uint64_t user_rsp = mmu::address(user_stack) + 4096 - 64;
+    const uint64_t rax = enter_user_mode(reinterpret_cast<uint64_t>(user_code), user_rsp);
+    const uint64_t* f = user_syscall_frame;
+    REQUIRE(rax == kUserMarker, "the syscall callback saw rax %#lx, user mode passed %#lx", rax, kUserMarker);
+    REQUIRE(f[2] == reinterpret_cast<uint64_t>(user_code_after_syscall), "bounce frame rip %#lx", f[2]);
+    REQUIRE(f[1] == f[2], "bounce frame rcx %#lx, expected the return address %#lx", f[1], f[2]);
+    REQUIRE((f[3] & 0xffff) == FLAT_USER_CS64, "bounce frame cs %#lx, expected user cs %#x", f[3], FLAT_USER_CS64);
+    REQUIRE(f[4] == user_rsp, "bounce frame rsp %#lx, expected the user stack %#lx", f[4], user_rsp);
+    REQUIRE(f[6] < stack_top && f[6] >= stack_top - 4096, "the callback ran on %#lx, not the stack_switch stack", f[6]);
+    REQUIRE(mmu::mmuext_mfn(MMUEXT_NEW_USER_BASEPTR, 0) == 0, "clearing the user base pointer failed");
+    return passed();
+}
+
+Outcome new_base_pointer() {
+    const auto* current = reinterpret_cast<const uint64_t*>(setup().info->pt_base);
+    auto* copy = reinterpret_cast<uint64_t*>(new_l4);
+    for (unsigned i = 0; i < 512; ++i)
+        copy[i] = (i >= 256 && i < 272) ? 0 : current[i];  // Xen's slots are the hypervisor's to fill
+    const uint64_t old_mfn = physmap::virt_to_mfn(setup().info->pt_base);
+    const uint64_t new_mfn = physmap::virt_to_mfn(mmu::address(new_l4));
+    REQUIRE(mmu::map_page(mmu::address(new_l4), pt::entry(new_mfn, pt::kernel_ro)) == 0, "new L4 read-only");
+    long rc = mmu::mmuext_mfn(MMUEXT_PIN_L4_TABLE, new_mfn);
+    REQUIRE(rc == 0, "pinning the new L4 returned %ld", rc);
+    rc = mmu::mmuext_mfn(MMUEXT_NEW_BASEPTR, new_mfn);
+    REQUIRE(rc == 0, "NEW_BASEPTR(new L4) returned %ld", rc);
+    const uint64_t cr3_new = read_cr3();
+    const uint64_t sample = setup().info->nr_pages;  // memory still reads through the new root
+    REQUIRE(mmu::mmuext_mfn(MMUEXT_NEW_BASEPTR, old_mfn) == 0, "NEW_BASEPTR(old L4) failed");
+    REQUIRE(mmu::mmuext_mfn(MMUEXT_UNPIN_TABLE, new_mfn) == 0, "unpinning the new L4 failed");
+    REQUIRE(mmu::restore_window(new_l4) == 0, "new L4 writable again");
+    REQUIRE(cr3_new == new_mfn << 12, "cr3 %#lx under the new L4 (mfn %#lx)", cr3_new, new_mfn);
+    REQUIRE(sample == setup().info->nr_pages, "start_info read differently under the new L4");
+    REQUIRE(read_cr3() == old_mfn << 12, "cr3 %#lx after switching back", read_cr3());
+    return passed();
+}
+
+Outcome descriptor_table() {
+    auto* gdt = reinterpret_cast<uint64_t*>(gdt_page);
+    const uint64_t gdt_va = mmu::address(gdt_page), mfn = physmap::virt_to_mfn(gdt_va);
+    gdt[0] = 0;
+    gdt[1] = 0x00cff3000000ffff;  // flat data, DPL 3
+    unsigned long frames[1] = {mfn};
+    long rc = hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 2);
+    REQUIRE(rc < 0, "set_gdt accepted a GDT frame that is mapped writable (returned %ld)", rc);
+    REQUIRE(mmu::map_page(gdt_va, pt::entry(mfn, pt::kernel_ro)) == 0, "GDT page read-only");
+    rc = hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 2);
+    REQUIRE(rc == 0, "set_gdt of a valid DPL-3 data descriptor returned %ld", rc);
+    rc = hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 0);
+    REQUIRE(rc == 0, "set_gdt with no entries returned %ld", rc);
+    REQUIRE(mmu::restore_window(gdt_page) == 0, "GDT page writable again");
+    gdt[1] = 0x00cf93000000ffff;  // DPL 0: refused
+    REQUIRE(mmu::map_page(gdt_va, pt::entry(mfn, pt::kernel_ro)) == 0, "GDT page read-only");
+    rc = hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 2);
+    REQUIRE(mmu::restore_window(gdt_page) == 0, "GDT page writable again");
+    REQUIRE(rc < 0, "set_gdt accepted a DPL-0 descriptor");
+    return passed();
+}
+
+Outcome assists() {
+    long rc = hv::call<__HYPERVISOR_vm_assist>(VMASST_CMD_enable, VMASST_TYPE_runstate_update_flag);
+    REQUIRE(rc == 0, "vm_assist(enable, runstate_update_flag) returned %ld", rc);
+    rc = hv::call<__HYPERVISOR_vm_assist>(VMASST_CMD_enable, 31);
+    REQUIRE(rc < 0, "vm_assist accepted unknown type 31");
+    return passed();
+}
+
+}  // namespace
+
+Outcome test_user_mode() {
+    Outcome (*const steps[])() = {user_round_trip, new_base_pointer, descriptor_table, assists};
+    for (auto step : steps) {
+        Outcome o = step();
+        if (o.kind != Outcome::Kind::ok)
+            return o;
+    }
+    return passed();
+}
