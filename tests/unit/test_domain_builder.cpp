@@ -134,7 +134,7 @@ void check_plan(const elf::GuestImage& image, const DomainConfig& config, const 
     CHECK(l.mapped_end - 4 * kMiB < stack_end + 512 * kKiB);
 
     // The tables map everything up to mapped_end, themselves included.
-    CHECK(l.pt_frames == count_page_tables(l.virt_start, l.mapped_end));
+    CHECK(l.pt_frames == count_page_tables(l.virt_base, l.mapped_end));
     CHECK(l.pt_frames >= 4);
     CHECK(l.pfn_of(l.mapped_end) <= l.nr_pages);
 }
@@ -190,7 +190,8 @@ BuiltDomain build(const elf::GuestImage& image, const DomainConfig& config, uint
 
 bool in_pt_range(const DomainLayout& l, uint64_t va) { return va >= l.pt_va && va < l.pt_va + l.pt_frames * kPage; }
 
-// Walks every page of [virt_start, mapped_end) and every leaf of the tree.
+// Walks every page of [virt_base, mapped_end) (Xen maps from VIRT_BASE, pfn 0)
+// and every leaf of the tree.
 // Returns the level (4..1) of every table frame reached from the L4.
 std::map<uint64_t, int> check_initial_page_tables(const BuiltDomain& d) {
     const DomainLayout& l = d.layout;
@@ -208,7 +209,7 @@ std::map<uint64_t, int> check_initial_page_tables(const BuiltDomain& d) {
             problems.push_back(std::move(text));
     };
 
-    for (uint64_t va = l.virt_start; va < l.mapped_end; va += kPage) {
+    for (uint64_t va = l.virt_base; va < l.mapped_end; va += kPage) {
         const pt::Translation t = pt::walk(tables, root, va);
         const uint64_t want = d.mfn_of_va(va) << 12;
         if (!t.present || t.leaf_level != 1) {
@@ -240,19 +241,19 @@ std::map<uint64_t, int> check_initial_page_tables(const BuiltDomain& d) {
     CHECK(table_level.size() == info.pt_nr_frames);
 
     // Nothing else anywhere, in particular not in Xen's slots 256..271 and
-    // not outside [virt_start, mapped_end) in the image's own slots.
+    // not outside [virt_base, mapped_end) in the image's own slots.
     std::vector<std::string> stray;
     uint64_t leaves = 0;
     pt::for_each_leaf(tables, root, [&](uint64_t va, uint64_t e, int level) {
         ++leaves;
-        if (level != 1 || va < l.virt_start || va >= l.mapped_end)
+        if (level != 1 || va < l.virt_base || va >= l.mapped_end)
             if (stray.size() < 10)
                 stray.push_back(fmt::format("{:#x} L{} {:#x}", va, level, e));
     });
     CHECK(stray.empty());
-    CHECK(leaves == (l.mapped_end - l.virt_start) / kPage);
+    CHECK(leaves == (l.mapped_end - l.virt_base) / kPage);
 
-    const unsigned first_slot = pt::table_index(l.virt_start, 4);
+    const unsigned first_slot = pt::table_index(l.virt_base, 4);
     const unsigned last_slot = pt::table_index(l.mapped_end - 1, 4);
     std::vector<unsigned> wrong_slots;
     for (unsigned slot = 0; slot < pt::kEntries; ++slot) {
@@ -262,8 +263,8 @@ std::map<uint64_t, int> check_initial_page_tables(const BuiltDomain& d) {
     }
     CHECK(wrong_slots.empty());
 
-    if (l.virt_start >= kPage)
-        CHECK_FALSE(pt::walk(tables, root, l.virt_start - kPage).present);
+    if (l.virt_base >= kPage)
+        CHECK_FALSE(pt::walk(tables, root, l.virt_base - kPage).present);
     if (pt::is_canonical(l.mapped_end))
         CHECK_FALSE(pt::walk(tables, root, l.mapped_end).present);
     return table_level;

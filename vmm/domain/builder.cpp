@@ -78,8 +78,8 @@ Result<void> build_page_tables(const Domain& d) {
     for (int level = 3; level >= 1; --level) {
         const uint64_t span = pt::level_span(level + 1);  // what one table of `level` maps
         // Counted, not compared: the last span may end exactly at 2^64.
-        const uint64_t count = (l.mapped_end - 1) / span - l.virt_start / span + 1;
-        for (uint64_t i = 0, va = l.virt_start & ~(span - 1); i < count; ++i, va += span) {
+        const uint64_t count = (l.mapped_end - 1) / span - l.virt_base / span + 1;
+        for (uint64_t i = 0, va = l.virt_base & ~(span - 1); i < count; ++i, va += span) {
             const uint64_t table = pool.alloc_table();
             if (table == 0)
                 return Error{ErrorKind::Internal, "initial page tables: reserved table frames ran out"};
@@ -89,7 +89,7 @@ Result<void> build_page_tables(const Domain& d) {
     }
     if (pool.next_gpa != pool.end_gpa)
         return Error{ErrorKind::Internal, "initial page tables: reserved table frames left unused"};
-    for (uint64_t va = l.virt_start; va < l.mapped_end; va += kPage) {
+    for (uint64_t va = l.virt_base; va < l.mapped_end; va += kPage) {
         const bool is_table = va >= l.pt_va && va < l.pt_va + l.pt_frames * kPage;
         const auto st = pt::map(tables, pool, l4, va, d.gpa_of_va(va), is_table ? kPageTableMapping : kPageFlags,
                                 pt::PageSize::k4K, kTableFlags);

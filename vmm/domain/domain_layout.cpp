@@ -50,6 +50,8 @@ Result<DomainLayout> plan_domain(const elf::GuestImage& image, const DomainConfi
     // until the count no longer changes (two or three rounds). Addresses are
     // computed in 128 bits: an untrusted image near the top of the address
     // space or of the lower half must be refused, not wrap around.
+    if (l.virt_start < l.virt_base)
+        return bad_input("guest image starts at {:#x}, below its VIRT_BASE {:#x}", l.virt_start, l.virt_base);
     const Wide limit = canonical_half_end(l.virt_start);
     uint64_t frames = 0;
     for (int round = 0;; ++round) {
@@ -60,7 +62,8 @@ Result<DomainLayout> plan_domain(const elf::GuestImage& image, const DomainConfi
                 "guest image at {:#x}-{:#x} leaves no room below {:#x} for its p2m, start_info, page tables and "
                 "boot stack",
                 l.virt_start, l.kernel_end, static_cast<uint64_t>(limit - 1));
-        const uint64_t need = count_page_tables(l.virt_start, static_cast<uint64_t>(end));
+        // Xen maps from VIRT_BASE (pfn 0), not from the kernel's first page.
+        const uint64_t need = count_page_tables(l.virt_base, static_cast<uint64_t>(end));
         if (need == frames) {
             l.stack_va = static_cast<uint64_t>(stack);
             l.mapped_end = static_cast<uint64_t>(end);
@@ -70,8 +73,6 @@ Result<DomainLayout> plan_domain(const elf::GuestImage& image, const DomainConfi
     }
     l.pt_frames = frames;
 
-    if (l.virt_start < l.virt_base)
-        return bad_input("guest image starts at {:#x}, below its VIRT_BASE {:#x}", l.virt_start, l.virt_base);
     const uint64_t needed_pages = l.pfn_of(l.mapped_end);
     if (needed_pages > l.nr_pages)
         return bad_input("guest needs {} KiB for its image and boot structures but --memory gives {} KiB",

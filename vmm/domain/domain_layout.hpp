@@ -1,7 +1,8 @@
 // Where the domain builder puts things in the guest's virtual address space,
 // in Xen's order: kernel image, p2m list, start_info, xenstore page, console
-// page, initial page tables, boot stack; all mapped from virt_start to
-// mapped_end (at least 512 KiB past the boot stack, 4 MiB aligned).
+// page, initial page tables, boot stack; all mapped from virt_base (pfn 0,
+// as Xen does, even when the kernel starts higher) to mapped_end (at least
+// 512 KiB past the boot stack, 4 MiB aligned).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,7 @@ struct DomainConfig {
 struct DomainLayout {
     uint64_t nr_pages = 0;
     uint64_t virt_base = 0;
-    uint64_t virt_start = 0;  // first mapped byte (kernel start)
+    uint64_t virt_start = 0;  // kernel start (the mapping starts at virt_base)
     uint64_t kernel_end = 0;
     uint64_t p2m_va = 0;
     uint64_t p2m_pages = 0;
