@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
+    } catch (const CLI::RequiredError& e) {
+        fmt::print(stderr, "pvvmm: {}; try 'pvvmm run' or 'pvvmm --help'\n", e.what());
+        return pvvmm::cli::kExitBadInput;
     } catch (const CLI::ParseError& e) {
         fmt::print(stderr, "pvvmm: {}\n", e.what());
         return pvvmm::cli::kExitBadInput;
