@@ -31,18 +31,6 @@ struct Domain {
     [[nodiscard]] uint64_t gpa_of_va(uint64_t va) const { return (mfn_of_va(va) << 12) | (va & 0xfff); }
 };
 
-// Tables are taken in order from the page-table frames the layout reserved.
-struct ReservedTables {
-    uint64_t next_gpa;
-    uint64_t end_gpa;
-    [[nodiscard]] uint64_t alloc_table() {
-        if (next_gpa >= end_gpa)
-            return 0;
-        uint64_t gpa = next_gpa;
-        next_gpa += kPage;
-        return gpa;
-    }
-};
 
 Result<void> load_segments(const Domain& d, const elf::GuestImage& image) {
     for (const auto& seg : image.elf.loads) {
@@ -73,7 +61,8 @@ uint64_t table_covering(const GuestTableMemory& tables, uint64_t l4, uint64_t va
 Result<void> build_page_tables(const Domain& d) {
     const auto& l = d.layout;
     GuestTableMemory tables{d.mem};
-    ReservedTables pool{d.gpa_of_va(l.pt_va), d.gpa_of_va(l.pt_va) + l.pt_frames * kPage};
+    // Tables are taken in order from the page-table frames the layout reserved.
+    FramePool pool{d.gpa_of_va(l.pt_va), d.gpa_of_va(l.pt_va) + l.pt_frames * kPage};
     const uint64_t l4 = pool.alloc_table();
     for (int level = 3; level >= 1; --level) {
         const uint64_t span = pt::level_span(level + 1);  // what one table of `level` maps
@@ -87,7 +76,7 @@ Result<void> build_page_tables(const Domain& d) {
             tables.write(parent, pt::table_index(va, level + 1), pt::make_entry(table, kTableFlags));
         }
     }
-    if (pool.next_gpa != pool.end_gpa)
+    if (pool.next != pool.end)
         return Error{ErrorKind::Internal, "initial page tables: reserved table frames left unused"};
     for (uint64_t va = l.virt_base; va < l.mapped_end; va += kPage) {
         const bool is_table = va >= l.pt_va && va < l.pt_va + l.pt_frames * kPage;
