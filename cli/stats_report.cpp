@@ -45,7 +45,7 @@ const char* vector_name(unsigned v) {
 
 void row(std::FILE* out, const char* name, uint64_t value) {
     if (value)
-        fmt::print(out, "  {:<28} {:>12}\n", name, value);
+        fmt::print(out, "  {:<40} {:>12}\n", name, value);
 }
 
 }  // namespace
@@ -57,11 +57,14 @@ void print_stats(std::FILE* out, const RunResult& result) {
     for (size_t i = 0; i < result.vcpus.size(); ++i) {
         const auto& c = result.vcpus[i].counters;
         fmt::print(out, "vCPU {}:\n", i);
-        fmt::print(out, "  {:<28} {:>12}\n", "guest entries", c.guest_entries);
-        fmt::print(out, "  {:<28} {:>12}\n", "guest exits", c.guest_exits);
-        fmt::print(out, "  {:<28} {:>12}\n", "CR3 writes", c.cr3_writes);
-        row(out, "TLB flushes (local)", c.tlb_flush_local);
-        row(out, "INVLPG (local)", c.invlpg_local);
+        fmt::print(out, "  {:<40} {:>12}\n", "guest entries", c.guest_entries);
+        fmt::print(out, "  {:<40} {:>12}\n", "guest exits", c.guest_exits);
+        fmt::print(out, "  {:<40} {:>12}\n", "CR3 writes", c.cr3_writes);
+        for (uint32_t reason = 0; reason < abi::kFlushReasons; ++reason) {
+            const char* name = abi::flush_reason_name(static_cast<abi::FlushReason>(reason));
+            row(out, fmt::format("TLB flushes: {}", name).c_str(), c.tlb_flushes[reason]);
+            row(out, fmt::format("INVLPG: {}", name).c_str(), c.invlpgs[reason]);
+        }
         row(out, "syscalls from guest user", c.syscalls_from_user);
         row(out, "exceptions bounced to guest", c.exceptions_bounced);
         row(out, "emulated CPUID", c.emulated_cpuid);
@@ -75,13 +78,14 @@ void print_stats(std::FILE* out, const RunResult& result) {
             if (!c.hypercalls[nr])
                 continue;
             const char* name = hypercall_name(nr);
-            fmt::print(out, "  hypercall {:<18} {:>12}\n", name ? name : fmt::format("#{}", nr), c.hypercalls[nr]);
+            fmt::print(out, "  hypercall {:<30} {:>12}\n", name ? name : fmt::format("#{}", nr), c.hypercalls[nr]);
         }
         row(out, "hypercalls unknown (ENOSYS)", c.hypercalls_unknown);
         row(out, "sub-ops unknown (ENOSYS)", c.subops_unknown);
         for (unsigned v = 0; v < abi::kVectorSlots; ++v)
             if (c.exceptions[v])
-                fmt::print(out, "  exception {:<4} (vector {:>2})     {:>12}\n", vector_name(v), v, c.exceptions[v]);
+                fmt::print(out, "  exception {:<4} (vector {:>2})                 {:>12}\n", vector_name(v), v,
+                           c.exceptions[v]);
     }
 }
 

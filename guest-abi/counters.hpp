@@ -6,7 +6,27 @@
 namespace abi {
 
 inline constexpr uint32_t kHypercallSlots = 64;  // Xen hypercall numbers < 64
-inline constexpr uint32_t kVectorSlots = 32;     // exception vectors 0..31
+
+// Why the monitor flushed a TLB: every flush goes through one interface
+// (monitor/mm/flush.hpp) and is counted here by reason and kind.
+enum class FlushReason : uint32_t {
+    GuestFlushRequest,  // MMUEXT_TLB_FLUSH_* / MMUEXT_INVLPG_*
+    UpdateVaMapping,    // update_va_mapping's UVMF_TLB_FLUSH / UVMF_INVLPG
+    StaleWritable,      // a frame becomes a page table after a writable mapping was dropped
+    Count,
+};
+inline constexpr uint32_t kFlushReasons = static_cast<uint32_t>(FlushReason::Count);
+
+constexpr const char* flush_reason_name(FlushReason r) {
+    switch (r) {
+    case FlushReason::GuestFlushRequest: return "guest request (mmuext_op)";
+    case FlushReason::UpdateVaMapping: return "update_va_mapping flags";
+    case FlushReason::StaleWritable: return "stale writable mapping";
+    case FlushReason::Count: break;
+    }
+    return "?";
+}
+inline constexpr uint32_t kVectorSlots = 32;  // exception vectors 0..31
 
 struct Counters {
     uint64_t hypercalls[kHypercallSlots];  // by hypercall number
@@ -18,8 +38,8 @@ struct Counters {
     uint64_t guest_exits;                  // monitor -> guest transitions
     uint64_t syscalls_from_user;           // guest-user syscalls bounced to the kernel
     uint64_t cr3_writes;
-    uint64_t tlb_flush_local;
-    uint64_t invlpg_local;
+    uint64_t tlb_flushes[kFlushReasons];  // full flushes (CR3 reload) by reason
+    uint64_t invlpgs[kFlushReasons];      // single-address flushes by reason
     uint64_t emulated_cpuid;
     uint64_t emulated_privileged;     // rdmsr/wrmsr/mov-from-cr3 emulated
     uint64_t emulated_m2p_reads;      // slot-256 reads emulated (host quirk)

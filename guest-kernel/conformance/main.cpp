@@ -35,6 +35,7 @@ constexpr Subtest subtests[] = {
     {"privileged", test_privileged},
     {"stale_tlb", test_stale_tlb},
     {"user_mode", test_user_mode},
+    {"mmuext", test_mmuext},
 };
 
 Setup observed{};

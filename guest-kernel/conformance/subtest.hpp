@@ -48,3 +48,4 @@ Outcome test_int80();
 Outcome test_privileged();
 Outcome test_stale_tlb();
 Outcome test_user_mode();
+Outcome test_mmuext();

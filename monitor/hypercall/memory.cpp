@@ -10,6 +10,7 @@
 #include "monitor/lib/xen_errno.hpp"
 #include "monitor/log.hpp"
 #include "monitor/mm/address_space.hpp"
+#include "monitor/mm/flush.hpp"
 #include "monitor/mm/pv_mmu.hpp"
 #include "monitor/state.hpp"
 #include "pagetables/entry.hpp"
@@ -23,15 +24,37 @@ constexpr uint64_t kMemopCmdMask = (1u << 6) - 1;  // Xen: low bits are the comm
 
 uint64_t active_l4(const Vcpu& v) { return (!v.kernel_mode && v.user_l4_mfn) ? v.user_l4_mfn : v.kernel_l4_mfn; }
 
-void flush_after_update(Vcpu& v, uint64_t flags, uint64_t va) {
-    switch (flags & UVMF_FLUSHTYPE_MASK) {
-    case UVMF_TLB_FLUSH: flush_tlb_local(v); break;
-    case UVMF_INVLPG:
-        cpu::invlpg(va);
-        v.counters->invlpg_local++;
-        break;
-    default: break;
-    }
+// Which vCPUs a flush covers: Xen's UVMF_LOCAL/UVMF_ALL, or a guest pointer
+// to a vCPU bitmap (UVMF_MULTI, MMUEXT_*_MULTI). Empty on a bad pointer.
+bool flush_scope_from_mask(uint64_t mask_ptr, FlushScope& scope) {
+    uint64_t mask;
+    if (!GuestPtr<uint64_t>(mask_ptr).read(mask))
+        return false;
+    scope = (mask & ~(uint64_t{1} << current().id)) ? FlushScope::All : FlushScope::Local;
+    return true;
+}
+
+int64_t flush_after_update(uint64_t flags, uint64_t va) {
+    const uint64_t type = flags & UVMF_FLUSHTYPE_MASK;
+    if (type == UVMF_NONE)
+        return 0;
+    const uint64_t target = flags & ~UVMF_FLUSHTYPE_MASK;  // UVMF_LOCAL, UVMF_ALL or a vCPU bitmap pointer
+    FlushScope scope = target == UVMF_ALL ? FlushScope::All : FlushScope::Local;
+    if (target != UVMF_LOCAL && target != UVMF_ALL && !flush_scope_from_mask(target, scope))
+        return -EFAULT;
+    if (type == UVMF_TLB_FLUSH)
+        flush_all(FlushReason::UpdateVaMapping, scope);
+    else if (type == UVMF_INVLPG)
+        flush_one(FlushReason::UpdateVaMapping, scope, va);
+    else
+        return -EINVAL;
+    return 0;
+}
+
+// A frame the guest may write through the monitor (COPY_PAGE/CLEAR_PAGE
+// destination): its own, and not typed as a page table or descriptor page.
+bool writable_data_frame(uint64_t mfn) {
+    return is_domain_mfn(mfn) && (mm::frame(mfn).type_count == 0 || mm::frame(mfn).type == mm::FrameType::None);
 }
 
 // Switch a base pointer: take the new root's L4 type, drop the old one.
@@ -60,15 +83,12 @@ int64_t hc_update_va_mapping(GuestRegs&, const HypercallArgs& a) {
     const uint64_t va = a.a1(), val = a.a2(), flags = a.a3();
     if (!pt::is_canonical(va) || (va >= HYPERVISOR_VIRT_START && va < HYPERVISOR_VIRT_END))
         return -EINVAL;
-    if (flags & ~(uint64_t{UVMF_FLUSHTYPE_MASK} | UVMF_ALL))
-        return -EINVAL;
     const uint64_t l1 = mm::find_l1(active_l4(v), va);
     if (l1 == 0)
         return -EINVAL;
     if (int rc = mm::update_entry(l1, pt::table_index(va, 1), val); rc < 0)
         return rc;
-    flush_after_update(v, flags, va);
-    return 0;
+    return flush_after_update(flags, va);
 }
 
 int64_t hc_mmu_update(GuestRegs&, const HypercallArgs& a) {
@@ -148,10 +168,45 @@ int64_t hc_mmuext_op(GuestRegs&, const HypercallArgs& a) {
         }
         case MMUEXT_NEW_BASEPTR: rc = v.kernel_mode ? set_base(v, mfn, false) : -EINVAL; break;
         case MMUEXT_NEW_USER_BASEPTR: rc = set_base(v, mfn, true); break;
-        case MMUEXT_TLB_FLUSH_LOCAL: flush_tlb_local(v); break;
+        case MMUEXT_TLB_FLUSH_LOCAL: flush_all(FlushReason::GuestFlushRequest, FlushScope::Local); break;
+        case MMUEXT_TLB_FLUSH_ALL: flush_all(FlushReason::GuestFlushRequest, FlushScope::All); break;
         case MMUEXT_INVLPG_LOCAL:
-            cpu::invlpg(op.arg1.linear_addr);
-            v.counters->invlpg_local++;
+            flush_one(FlushReason::GuestFlushRequest, FlushScope::Local, op.arg1.linear_addr);
+            break;
+        case MMUEXT_INVLPG_ALL: flush_one(FlushReason::GuestFlushRequest, FlushScope::All, op.arg1.linear_addr); break;
+        case MMUEXT_TLB_FLUSH_MULTI:
+        case MMUEXT_INVLPG_MULTI: {
+            FlushScope scope;
+            if (!flush_scope_from_mask(reinterpret_cast<uint64_t>(op.arg2.vcpumask.p), scope)) {
+                rc = -EFAULT;
+                break;
+            }
+            if (op.cmd == MMUEXT_TLB_FLUSH_MULTI)
+                flush_all(FlushReason::GuestFlushRequest, scope);
+            else
+                flush_one(FlushReason::GuestFlushRequest, scope, op.arg1.linear_addr);
+            break;
+        }
+        case MMUEXT_CLEAR_PAGE:
+            if (!writable_data_frame(mfn)) {
+                rc = -EINVAL;
+                break;
+            }
+            __builtin_memset(frame_ptr<void>(mfn), 0, layout::kPageSize);
+            break;
+        case MMUEXT_COPY_PAGE: {
+            const uint64_t src = op.arg2.src_mfn;
+            if (!writable_data_frame(mfn) || !mm::guest_may_map(src) || src == mfn) {
+                rc = -EINVAL;
+                break;
+            }
+            __builtin_memcpy(frame_ptr<void>(mfn), frame_ptr<const void>(src), layout::kPageSize);
+            break;
+        }
+        case MMUEXT_SET_LDT:
+            // Only the empty LDT: 64-bit PV guests (Linux, XTF) run without
+            // one, and this host's ring 3 would not honour guest selectors.
+            rc = op.arg2.nr_ents == 0 ? 0 : -EOPNOTSUPP;
             break;
         default: rc = unknown_subop("mmuext_op", op.cmd); break;
         }

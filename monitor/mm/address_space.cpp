@@ -18,10 +18,4 @@ void load_guest_cr3(Vcpu& v) {
     v.counters->cr3_writes++;
 }
 
-void flush_tlb_local(Vcpu& v) {
-    cpu::write_cr3(cpu::read_cr3());
-    v.counters->cr3_writes++;
-    v.counters->tlb_flush_local++;
-}
-
 }  // namespace monitor

@@ -7,6 +7,5 @@
 namespace monitor {
 
 void load_guest_cr3(Vcpu& v);
-void flush_tlb_local(Vcpu& v);  // full local flush (CR3 reload), counted
 
 }  // namespace monitor

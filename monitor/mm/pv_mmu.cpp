@@ -3,7 +3,7 @@
 #include "monitor/lib/xen_errno.hpp"
 
 #include "monitor/log.hpp"
-#include "monitor/mm/address_space.hpp"
+#include "monitor/mm/flush.hpp"
 #include "pagetables/entry.hpp"
 
 namespace monitor::mm {
@@ -27,7 +27,7 @@ bool writable_mapping_dropped = false;
 void flush_stale_writable_mappings() {
     if (!writable_mapping_dropped)
         return;
-    flush_tlb_local(current());
+    flush_all(FlushReason::StaleWritable, FlushScope::All);
     writable_mapping_dropped = false;
 }
 

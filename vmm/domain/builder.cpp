@@ -31,7 +31,6 @@ struct Domain {
     [[nodiscard]] uint64_t gpa_of_va(uint64_t va) const { return (mfn_of_va(va) << 12) | (va & 0xfff); }
 };
 
-
 Result<void> load_segments(const Domain& d, const elf::GuestImage& image) {
     for (const auto& seg : image.elf.loads) {
         const uint64_t va = seg.paddr + image.virt_offset;
