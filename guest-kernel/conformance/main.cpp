@@ -36,6 +36,7 @@ constexpr Subtest subtests[] = {
     {"stale_tlb", test_stale_tlb},
     {"user_mode", test_user_mode},
     {"mmuext", test_mmuext},
+    {"multicall", test_multicall},
 };
 
 Setup observed{};

@@ -49,3 +49,4 @@ Outcome test_privileged();
 Outcome test_stale_tlb();
 Outcome test_user_mode();
 Outcome test_mmuext();
+Outcome test_multicall();

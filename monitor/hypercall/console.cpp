@@ -54,7 +54,7 @@ void drain_console_ring() {
 
 }  // namespace
 
-int64_t hc_console_io(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_console_io(GuestRegs&, HypercallArgs a) {
     switch (a.a1()) {
     case CONSOLEIO_write: {
         if (a.a2() > kMaxWrite)
@@ -75,7 +75,7 @@ int64_t hc_console_io(GuestRegs&, const HypercallArgs& a) {
     }
 }
 
-int64_t hc_event_channel_op(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_event_channel_op(GuestRegs&, HypercallArgs a) {
     switch (a.a1()) {
     case EVTCHNOP_send: {
         evtchn_send_t send;

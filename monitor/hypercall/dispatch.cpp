@@ -33,6 +33,7 @@ constexpr Entry make_table_entry(unsigned nr) {
     case __HYPERVISOR_sched_op: return {hc_sched_op, "sched_op"};
     case __HYPERVISOR_callback_op: return {hc_callback_op, "callback_op"};
     case __HYPERVISOR_event_channel_op: return {hc_event_channel_op, "event_channel_op"};
+    case __HYPERVISOR_multicall: return {hc_multicall, "multicall"};
     default: return {nullptr, nullptr};
     }
 }
@@ -54,18 +55,27 @@ int64_t unknown_subop(const char* hypercall, uint64_t subop) {
     return -ENOSYS;
 }
 
-void do_hypercall(GuestRegs& r) {
+namespace {
+
+// Inlined into the register path: every ring-0 instruction counts there.
+[[gnu::always_inline]] inline int64_t dispatch(GuestRegs& r, uint64_t nr, HypercallArgs args) {
     Vcpu& v = current();
-    const uint64_t nr = r.rax;
-    const HypercallArgs args(r);
     if (nr >= abi::kHypercallSlots || table.e[nr].handler == nullptr) {
         v.counters->hypercalls_unknown++;
         log(LogLevel::Debug, "unknown hypercall %lu -> -ENOSYS", nr);
-        r.rax = static_cast<uint64_t>(-ENOSYS);
-        return;
+        return -ENOSYS;
     }
     v.counters->hypercalls[nr]++;
-    const int64_t rc = table.e[nr].handler(r, args);
+    return table.e[nr].handler(r, args);
+}
+
+}  // namespace
+
+int64_t dispatch_hypercall(GuestRegs& r, uint64_t nr, HypercallArgs args) { return dispatch(r, nr, args); }
+
+void do_hypercall(GuestRegs& r) {
+    const uint64_t nr = r.rax;
+    const int64_t rc = dispatch(r, nr, HypercallArgs(r));
     if (nr != __HYPERVISOR_iret)  // iret restores the guest's rax itself
         r.rax = static_cast<uint64_t>(rc);
 }

@@ -32,7 +32,7 @@ bool descriptor_ok(uint64_t d) {
 
 }  // namespace
 
-int64_t hc_set_gdt(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
     const uint64_t entries = a.a2();
     if (entries > FIRST_RESERVED_GDT_ENTRY)

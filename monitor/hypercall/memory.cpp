@@ -78,7 +78,7 @@ int64_t set_base(Vcpu& v, uint64_t mfn, bool user) {
 
 }  // namespace
 
-int64_t hc_update_va_mapping(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_update_va_mapping(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
     const uint64_t va = a.a1(), val = a.a2(), flags = a.a3();
     if (!pt::is_canonical(va) || (va >= HYPERVISOR_VIRT_START && va < HYPERVISOR_VIRT_END))
@@ -91,7 +91,7 @@ int64_t hc_update_va_mapping(GuestRegs&, const HypercallArgs& a) {
     return flush_after_update(flags, va);
 }
 
-int64_t hc_mmu_update(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_mmu_update(GuestRegs&, HypercallArgs a) {
     if (a.a2() > kMaxBatch)
         return -EINVAL;
     GuestPtr<mmu_update_t> reqs(a.a1());
@@ -124,7 +124,7 @@ int64_t hc_mmu_update(GuestRegs&, const HypercallArgs& a) {
     return rc;
 }
 
-int64_t hc_mmuext_op(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_mmuext_op(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
     if (a.a2() > kMaxBatch)
         return -EINVAL;
@@ -218,7 +218,7 @@ int64_t hc_mmuext_op(GuestRegs&, const HypercallArgs& a) {
     return rc;
 }
 
-int64_t hc_memory_op(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_memory_op(GuestRegs&, HypercallArgs a) {
     const auto& d = domain().boot.domain;
     switch (a.a1() & kMemopCmdMask) {
     case XENMEM_machphys_mapping: {

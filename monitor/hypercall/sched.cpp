@@ -11,7 +11,7 @@
 
 namespace monitor {
 
-int64_t hc_sched_op(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_sched_op(GuestRegs&, HypercallArgs a) {
     switch (a.a1()) {
     case SCHEDOP_yield: return 0;
     case SCHEDOP_shutdown: {

@@ -23,7 +23,7 @@ bool guest_address_ok(uint64_t va) {
 }
 }  // namespace
 
-int64_t hc_set_trap_table(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_set_trap_table(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
     if (a.a1() == 0) {
         for (auto& t : v.traps)
@@ -48,7 +48,7 @@ int64_t hc_set_trap_table(GuestRegs&, const HypercallArgs& a) {
     return -E2BIG;
 }
 
-int64_t hc_callback_op(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_callback_op(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
     switch (a.a1()) {
     case CALLBACKOP_register: {
@@ -85,14 +85,14 @@ int64_t hc_callback_op(GuestRegs&, const HypercallArgs& a) {
     }
 }
 
-int64_t hc_stack_switch(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_stack_switch(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
     v.kernel_ss = a.a1();
     v.kernel_sp = a.a2();
     return 0;
 }
 
-int64_t hc_set_segment_base(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_set_segment_base(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
     switch (a.a1()) {
     case SEGBASE_FS:
@@ -115,11 +115,11 @@ int64_t hc_set_segment_base(GuestRegs&, const HypercallArgs& a) {
     }
 }
 
-int64_t hc_fpu_taskswitch(GuestRegs&, const HypercallArgs&) {
+int64_t hc_fpu_taskswitch(GuestRegs&, HypercallArgs) {
     return 0;  // CR0.TS is never set for the guest: its FPU state stays live
 }
 
-int64_t hc_vm_assist(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_vm_assist(GuestRegs&, HypercallArgs a) {
     if (a.a1() != VMASST_CMD_enable && a.a1() != VMASST_CMD_disable)
         return -ENOSYS;
     switch (a.a2()) {
@@ -134,7 +134,7 @@ int64_t hc_vm_assist(GuestRegs&, const HypercallArgs& a) {
     }
 }
 
-int64_t hc_iret(GuestRegs& r, const HypercallArgs&) {
+int64_t hc_iret(GuestRegs& r, HypercallArgs) {
     Vcpu& v = current();
     struct iret_context ctx;
     if (!GuestPtr<struct iret_context>(r.rsp).read(ctx))

@@ -23,7 +23,7 @@ int64_t put_string(uint64_t va, const char* s) {
 
 // Sub-ops that fill structures: kept out of line so that the frame they
 // need is not set up for XENVER_version, the guests' null hypercall.
-[[gnu::noinline]] int64_t xen_version_query(const HypercallArgs& a) {
+[[gnu::noinline]] int64_t xen_version_query(HypercallArgs a) {
     switch (a.a1()) {
     case XENVER_extraversion: return put_string<xen_extraversion_t>(a.a2(), ".0-pvvmm");
     case XENVER_compile_info: {
@@ -63,7 +63,7 @@ int64_t put_string(uint64_t va, const char* s) {
 
 }  // namespace
 
-int64_t hc_xen_version(GuestRegs&, const HypercallArgs& a) {
+int64_t hc_xen_version(GuestRegs&, HypercallArgs a) {
     if (a.a1() == XENVER_version)
         return (kMajor << 16) | kMinor;
     return xen_version_query(a);
