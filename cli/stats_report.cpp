@@ -13,6 +13,7 @@ const char* hypercall_name(unsigned nr) {
     case __HYPERVISOR_set_trap_table: return "set_trap_table";
     case __HYPERVISOR_mmu_update: return "mmu_update";
     case __HYPERVISOR_set_gdt: return "set_gdt";
+    case __HYPERVISOR_update_descriptor: return "update_descriptor";
     case __HYPERVISOR_stack_switch: return "stack_switch";
     case __HYPERVISOR_set_callbacks: return "set_callbacks";
     case __HYPERVISOR_fpu_taskswitch: return "fpu_taskswitch";

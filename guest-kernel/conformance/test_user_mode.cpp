@@ -2,7 +2,8 @@
 // callback_op(syscall), NEW_USER_BASEPTR and a round trip through user
 // mode (iret with CS RPL 3, `syscall` bounced to the callback on the
 // stack_switch stack); a new L4 pinned and made the base pointer with
-// NEW_BASEPTR; set_gdt with valid and invalid descriptors; vm_assist.
+// NEW_BASEPTR; set_gdt and update_descriptor with valid and invalid
+// descriptors; vm_assist.
 #include "../lib/fault_probe.hpp"
 #include "mmu_helpers.hpp"
 #include "subtest.hpp"
@@ -84,6 +85,15 @@ Outcome descriptor_table() {
     REQUIRE(mmu::map_page(gdt_va, pt::entry(mfn, pt::kernel_ro)) == 0, "GDT page read-only");
     rc = hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 2);
     REQUIRE(rc == 0, "set_gdt of a valid DPL-3 data descriptor returned %ld", rc);
+    // update_descriptor is how a loaded GDT changes: DPL 3 data yes, DPL 0 no.
+    rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 16, 0x00cff3000000ffff);
+    REQUIRE(rc == 0, "update_descriptor (DPL-3 data) returned %ld", rc);
+    REQUIRE(gdt[2] == 0x00cff3000000ffff, "update_descriptor did not write the descriptor");
+    rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 16, 0x00cf93000000ffff);
+    REQUIRE(rc < 0, "update_descriptor accepted a DPL-0 descriptor");
+    const uint64_t l4_mfn = physmap::virt_to_mfn(setup().info->pt_base);
+    rc = hv::call<__HYPERVISOR_update_descriptor>(l4_mfn << 12, 0x00cff3000000ffff);
+    REQUIRE(rc < 0, "update_descriptor wrote into the L4 page table");
     rc = hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 0);
     REQUIRE(rc == 0, "set_gdt with no entries returned %ld", rc);
     REQUIRE(mmu::restore_window(gdt_page) == 0, "GDT page writable again");

@@ -20,6 +20,7 @@ constexpr Entry make_table_entry(unsigned nr) {
     case __HYPERVISOR_set_trap_table: return {hc_set_trap_table, "set_trap_table"};
     case __HYPERVISOR_mmu_update: return {hc_mmu_update, "mmu_update"};
     case __HYPERVISOR_set_gdt: return {hc_set_gdt, "set_gdt"};
+    case __HYPERVISOR_update_descriptor: return {hc_update_descriptor, "update_descriptor"};
     case __HYPERVISOR_stack_switch: return {hc_stack_switch, "stack_switch"};
     case __HYPERVISOR_fpu_taskswitch: return {hc_fpu_taskswitch, "fpu_taskswitch"};
     case __HYPERVISOR_memory_op: return {hc_memory_op, "memory_op"};

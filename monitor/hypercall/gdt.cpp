@@ -78,4 +78,28 @@ int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
     return 0;
 }
 
+// update_descriptor(maddr, desc): the one way to change a descriptor page.
+// The frame must be the guest's and not a page table; if it is part of a
+// loaded GDT, this vCPU's copy is updated too.
+int64_t hc_update_descriptor(GuestRegs&, HypercallArgs a) {
+    const uint64_t maddr = a.a1(), desc = a.a2();
+    const uint64_t mfn = maddr >> layout::kPageShift;
+    if ((maddr & 7) != 0 || !is_domain_mfn(mfn))
+        return -EINVAL;
+    const auto& f = mm::frame(mfn);
+    if (f.type_count > 0 && f.type != mm::FrameType::SegDesc)
+        return -EINVAL;  // a page table, or similar
+    if (!descriptor_ok(desc))
+        return -EINVAL;
+    const unsigned index = static_cast<unsigned>((maddr & (layout::kPageSize - 1)) / 8);
+    frame_ptr<uint64_t>(mfn)[index] = desc;
+    const Vcpu& v = current();
+    for (uint64_t i = 0; i < gdt_nr_frames[v.id]; ++i) {
+        const uint64_t entry = i * kEntriesPerFrame + index;
+        if (gdt_frames[v.id][i] == mfn && entry < v.gdt_ents)
+            reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kGdtOffset)[entry] = desc;
+    }
+    return 0;
+}
+
 }  // namespace monitor

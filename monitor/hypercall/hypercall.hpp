@@ -52,6 +52,7 @@ int64_t hc_update_va_mapping(GuestRegs&, HypercallArgs);
 int64_t hc_mmu_update(GuestRegs&, HypercallArgs);
 int64_t hc_mmuext_op(GuestRegs&, HypercallArgs);
 int64_t hc_set_gdt(GuestRegs&, HypercallArgs);
+int64_t hc_update_descriptor(GuestRegs&, HypercallArgs);
 int64_t hc_fpu_taskswitch(GuestRegs&, HypercallArgs);
 int64_t hc_multicall(GuestRegs&, HypercallArgs);
 
