@@ -29,11 +29,16 @@ void add_run_command(CLI::App& app, RunArgs& a) {
         ->capture_default_str();
     run->add_option("--kvm-device", a.kvm_device, "KVM device to open")->capture_default_str();
     run->add_flag("--stats", a.stats, "Print the monitor's per-vCPU counters at exit (stderr)");
+    run->add_option("--audit", a.audit_every,
+                    "Check the PV MMU's frame types and counts every N hypercalls and at shutdown; "
+                    "an inconsistency is a monitor panic (0: never)")
+        ->capture_default_str();
     run->add_flag("--count-single-steps", a.count_single_steps,
                   "Diagnostic: single-step all vCPUs and report the step count in --stats "
                   "(where KVM single-steps only ring 0, as on kvm_pvm, this counts monitor instructions; slow)");
     // Failure injection for pvvmm's own tests; not shown in --help.
-    run->add_option("--test-hook", a.test_hook, "none, panic or triple-fault")->group("");
+    run->add_option("--test-hook", a.test_hook, "none, panic or triple-fault")
+        ->group("");  // none, panic, triple-fault, corrupt-frame-table
     run->footer(kExitStatusHelp);
 }
 
@@ -101,12 +106,16 @@ int run_command(const RunArgs& a) {
     options.nr_vcpus = a.vcpus;
     options.kvm_path = a.kvm_device.c_str();
     options.count_single_steps = a.count_single_steps;
+    options.audit_every = a.audit_every;
     if (a.test_hook == "panic")
         options.test_hook = abi::TestHook::Panic;
     else if (a.test_hook == "triple-fault")
         options.test_hook = abi::TestHook::TripleFault;
+    else if (a.test_hook == "corrupt-frame-table")
+        options.test_hook = abi::TestHook::CorruptFrameTable;
     else if (a.test_hook != "none")
-        return fail(bad_input("--test-hook '{}' is not one of none, panic, triple-fault", a.test_hook));
+        return fail(
+            bad_input("--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table", a.test_hook));
     options.xpti = resolve_xpti(*xpti);
     options.log_level = static_cast<uint8_t>(*level);
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));

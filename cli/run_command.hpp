@@ -16,6 +16,7 @@ struct RunArgs {
     unsigned vcpus = 1;
     bool stats = false;
     bool count_single_steps = false;
+    unsigned audit_every = 0;
     std::string test_hook = "none";
 };
 

@@ -74,6 +74,7 @@ void print_stats(std::FILE* out, const RunResult& result) {
         row(out, "emulated int N (quirk)", c.emulated_int_n);
         row(out, "syscall entries via #PF", c.syscall_via_fault);
         row(out, "syscall entries via int3", c.syscall_via_trampoline);
+        row(out, "PV MMU audits", c.audits);
         row(out, "single-steps (diagnostic)", result.vcpus[i].single_steps);
         for (unsigned nr = 0; nr < abi::kHypercallSlots; ++nr) {
             if (!c.hypercalls[nr])

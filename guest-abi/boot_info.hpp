@@ -14,8 +14,14 @@ inline constexpr uint32_t kBootInfoVersion = 1;
 enum class XptiMode : uint8_t { Off = 0, On = 1 };
 
 // Failure injection for the host's own tests (`pvvmm run --test-hook`): the
-// monitor fails on purpose right after its per-CPU set-up on vCPU 0.
-enum class TestHook : uint8_t { None = 0, Panic = 1, TripleFault = 2 };
+// monitor fails on purpose right after its per-CPU set-up on vCPU 0 (or,
+// for CorruptFrameTable, damages its own bookkeeping after boot).
+enum class TestHook : uint8_t {
+    None = 0,
+    Panic = 1,
+    TripleFault = 2,
+    CorruptFrameTable = 3,  // one extra type reference on the initial L4: the audit must notice
+};
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).
 struct DomainInfo {
@@ -48,7 +54,8 @@ struct BootInfo {
     XptiMode xpti;
     uint8_t log_level;  // spdlog level numbers: 0 trace .. 6 off
     TestHook test_hook;
-    uint8_t pad[5];
+    uint8_t pad;
+    uint32_t audit_every;  // consistency audit every N hypercalls and at shutdown (0: never)
     DomainInfo domain;
 };
 

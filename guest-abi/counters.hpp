@@ -46,6 +46,7 @@ struct Counters {
     uint64_t emulated_int_n;          // `int N` decoded after #UD (host quirk)
     uint64_t syscall_via_fault;       // syscall entries reached through #PF at LSTAR
     uint64_t syscall_via_trampoline;  // syscall entries reached through the int3 trampoline
+    uint64_t audits;                  // PV MMU consistency audits run (--audit)
 };
 
 }  // namespace abi

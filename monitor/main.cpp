@@ -46,6 +46,8 @@ void use_cheapest_syscall_entry();
         panic("initial L4 lost its type");
     v.kernel_l4_mfn = dom.l4_mfn;
     v.kernel_mode = true;
+    if (d.boot.test_hook == abi::TestHook::CorruptFrameTable)
+        mm::frame(dom.l4_mfn).type_count++;
 
     if (dom.hypercall_page_va) {
         const uint64_t l1 = mm::find_l1(dom.l4_mfn, dom.hypercall_page_va);
@@ -87,7 +89,9 @@ void use_cheapest_syscall_entry() {
 
 void run_test_hook(abi::TestHook hook) {
     switch (hook) {
-    case abi::TestHook::None: return;
+    case abi::TestHook::None:
+    case abi::TestHook::CorruptFrameTable:  // applied in boot_domain
+        return;
     case abi::TestHook::Panic: panic("test hook: panic on purpose");
     case abi::TestHook::TripleFault:
         // No IDT: the next exception cannot be delivered, nor the #DF after it.

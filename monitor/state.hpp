@@ -32,6 +32,8 @@ struct Vcpu {
     uint64_t event_callback = 0, failsafe_callback = 0, syscall_callback = 0;
     bool syscall_disables_events = false;
     uint64_t gdt_ents = 0;
+    uint64_t gdt_frames[FIRST_RESERVED_GDT_PAGE] = {};  // set_gdt frames, each holding a SegDesc type reference
+    uint64_t gdt_nr_frames = 0;
 };
 
 struct Domain {

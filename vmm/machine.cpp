@@ -144,6 +144,7 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     boot->xpti = options.xpti;
     boot->log_level = options.log_level;
     boot->test_hook = options.test_hook;
+    boot->audit_every = options.audit_every;
     boot->domain = *domain;
 
     auto cpuid = sys->supported_cpuid();

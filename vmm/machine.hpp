@@ -33,8 +33,9 @@ struct RunOptions {
     // single-step steps only ring 0, that counts ring-0 instructions).
     bool count_single_steps = false;
     abi::TestHook test_hook = abi::TestHook::None;
-    std::string guest_name;   // for the start-up log line
-    std::string xpti_choice;  // as the user gave it (on/off/auto)
+    uint32_t audit_every = 0;  // PV MMU consistency audit every N hypercalls and at shutdown
+    std::string guest_name;    // for the start-up log line
+    std::string xpti_choice;   // as the user gave it (on/off/auto)
 };
 
 struct VcpuReport {

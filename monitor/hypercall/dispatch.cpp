@@ -4,6 +4,7 @@
 
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/log.hpp"
+#include "monitor/mm/audit.hpp"
 #include "monitor/state.hpp"
 
 namespace monitor {
@@ -67,7 +68,10 @@ namespace {
         return -ENOSYS;
     }
     v.counters->hypercalls[nr]++;
-    return table.e[nr].handler(r, args);
+    const int64_t rc = table.e[nr].handler(r, args);
+    if (domain().boot.audit_every)
+        mm::audit_if_due(false);
+    return rc;
 }
 
 }  // namespace

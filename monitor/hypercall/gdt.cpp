@@ -19,8 +19,6 @@ namespace {
 constexpr uint64_t kEntriesPerFrame = 512;
 constexpr uint64_t kMaxFrames = FIRST_RESERVED_GDT_PAGE;
 
-uint64_t gdt_frames[layout::kMaxVcpus][kMaxFrames];
-uint64_t gdt_nr_frames[layout::kMaxVcpus];
 
 bool descriptor_ok(uint64_t d) {
     if (!(d & (1ull << 47)))
@@ -59,8 +57,8 @@ int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
             mm::put_page_type(frames[i]);
         return -EINVAL;
     }
-    for (uint64_t i = 0; i < gdt_nr_frames[v.id]; ++i)
-        mm::put_page_type(gdt_frames[v.id][i]);
+    for (uint64_t i = 0; i < v.gdt_nr_frames; ++i)
+        mm::put_page_type(v.gdt_frames[i]);
 
     auto* gdt = reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kGdtOffset);
     for (uint64_t e = 0; e < FIRST_RESERVED_GDT_ENTRY; ++e) {
@@ -72,8 +70,8 @@ int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
             break;  // the rest is already zero
     }
     for (uint64_t i = 0; i < nr; ++i)
-        gdt_frames[v.id][i] = frames[i];
-    gdt_nr_frames[v.id] = nr;
+        v.gdt_frames[i] = frames[i];
+    v.gdt_nr_frames = nr;
     v.gdt_ents = entries;
     return 0;
 }
@@ -94,9 +92,9 @@ int64_t hc_update_descriptor(GuestRegs&, HypercallArgs a) {
     const unsigned index = static_cast<unsigned>((maddr & (layout::kPageSize - 1)) / 8);
     frame_ptr<uint64_t>(mfn)[index] = desc;
     const Vcpu& v = current();
-    for (uint64_t i = 0; i < gdt_nr_frames[v.id]; ++i) {
+    for (uint64_t i = 0; i < v.gdt_nr_frames; ++i) {
         const uint64_t entry = i * kEntriesPerFrame + index;
-        if (gdt_frames[v.id][i] == mfn && entry < v.gdt_ents)
+        if (v.gdt_frames[i] == mfn && entry < v.gdt_ents)
             reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kGdtOffset)[entry] = desc;
     }
     return 0;

@@ -8,6 +8,7 @@
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/lib/xen_errno.hpp"
 #include "monitor/log.hpp"
+#include "monitor/mm/audit.hpp"
 
 namespace monitor {
 
@@ -21,6 +22,7 @@ int64_t hc_sched_op(GuestRegs&, HypercallArgs a) {
         if (s.reason > SHUTDOWN_MAX)
             return -EINVAL;
         log(LogLevel::Debug, "guest shutdown, reason %u", s.reason);
+        mm::audit_if_due(true);
         cpu::outl(layout::port::kShutdown, s.reason);
         cpu::halt_forever();
     }

@@ -19,7 +19,7 @@ struct FrameInfo {
     uint16_t reserved;
     uint32_t type_count;
     uint32_t writable_count;
-    uint32_t reserved2;
+    uint32_t audit_count;  // scratch of the consistency audit (mm/audit.cpp)
 };
 static_assert(sizeof(FrameInfo) == 16);
 static_assert((layout::kFrameTableEnd - layout::kFrameTableGpa) / sizeof(FrameInfo) >=
