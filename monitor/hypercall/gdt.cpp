@@ -19,7 +19,6 @@ namespace {
 constexpr uint64_t kEntriesPerFrame = 512;
 constexpr uint64_t kMaxFrames = FIRST_RESERVED_GDT_PAGE;
 
-
 bool descriptor_ok(uint64_t d) {
     if (!(d & (1ull << 47)))
         return true;  // not present: harmless
