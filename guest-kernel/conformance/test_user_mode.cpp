@@ -5,6 +5,7 @@
 // NEW_BASEPTR; set_gdt and update_descriptor with valid and invalid
 // descriptors; vm_assist.
 #include "../lib/fault_probe.hpp"
+#include "../lib/user_mode.hpp"
 #include "mmu_helpers.hpp"
 #include "subtest.hpp"
 
@@ -12,9 +13,6 @@ extern "C" char switch_stack[], user_stack[], new_l4[], gdt_page[];
 extern "C" {
 void user_code();
 void user_code_after_syscall();
-void user_syscall_callback();
-uint64_t enter_user_mode(uint64_t user_rip, uint64_t user_rsp);
-extern uint64_t user_syscall_frame[7];  // rax, rcx, rip, cs, rsp, ss, kernel rsp
 }
 
 namespace {
@@ -33,14 +31,14 @@ Outcome user_round_trip() {
     callback_register cb{};
     cb.type = CALLBACKTYPE_syscall;
     cb.flags = CALLBACKF_mask_events;
-    cb.address = reinterpret_cast<xen_callback_t>(user_syscall_callback);
+    cb.address = reinterpret_cast<xen_callback_t>(user_mode_syscall_callback);
     REQUIRE(hv::callback_op(CALLBACKOP_register, &cb) == 0, "registering the syscall callback failed");
     const uint64_t l4_mfn = physmap::virt_to_mfn(setup().info->pt_base);
     REQUIRE(mmu::mmuext_mfn(MMUEXT_NEW_USER_BASEPTR, l4_mfn) == 0, "NEW_USER_BASEPTR failed");
 
     const uint64_t user_rsp = mmu::address(user_stack) + 4096 - 64;
-    const uint64_t rax = enter_user_mode(reinterpret_cast<uint64_t>(user_code), user_rsp);
-    const uint64_t* f = user_syscall_frame;
+    const uint64_t rax = user_mode_enter(reinterpret_cast<uint64_t>(user_code), user_rsp);
+    const uint64_t* f = user_mode_syscall_frame;
     REQUIRE(rax == kUserMarker, "the syscall callback saw rax %#lx, user mode passed %#lx", rax, kUserMarker);
     REQUIRE(f[2] == reinterpret_cast<uint64_t>(user_code_after_syscall), "bounce frame rip %#lx", f[2]);
     REQUIRE(f[1] == f[2], "bounce frame rcx %#lx, expected the return address %#lx", f[1], f[2]);

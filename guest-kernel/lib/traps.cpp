@@ -37,6 +37,7 @@ volatile bool armed = false;
 unsigned armed_vector = 0;
 Fault recorded{};
 unsigned event_upcall_count = 0;
+UserFaultHandler user_fault_handler = nullptr;
 unsigned failsafe_count = 0;
 
 // flags: bits 0-1 the DPL for software `int n`, bit 2 masks event upcalls
@@ -136,6 +137,8 @@ Fault disarm() {
     return recorded;
 }
 
+void set_user_fault_handler(UserFaultHandler handler) { user_fault_handler = handler; }
+
 unsigned event_upcalls_seen() { return event_upcall_count; }
 unsigned failsafe_callbacks_seen() { return failsafe_count; }
 
@@ -199,6 +202,9 @@ void handle_trap(traps::Frame* frame) {
             return;
         panic("expected %s at rip %#lx, but no way to resume after it", vector_name(recorded.vector), frame->rip);
     }
+
+    if ((frame->cs & 3) == 3 && user_fault_handler != nullptr && user_fault_handler(*frame))
+        return;
 
     panic(
         "unexpected %s (vector %lu) error code %#lx at rip %#lx (cs %#lx rflags %#lx rsp %#lx)"

@@ -95,6 +95,11 @@ Fault catch_fault(unsigned vector, Action&& action) {
     return disarm();
 }
 
+// Called for a fault taken in guest user mode that no test armed for;
+// returning true means the handler dealt with it (e.g. user_mode::abandon).
+using UserFaultHandler = bool (*)(Frame& frame);
+void set_user_fault_handler(UserFaultHandler handler);
+
 unsigned event_upcalls_seen();
 unsigned failsafe_callbacks_seen();
 

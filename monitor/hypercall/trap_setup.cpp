@@ -13,6 +13,7 @@
 #include "monitor/mm/address_space.hpp"
 #include "monitor/state.hpp"
 #include "monitor/traps/bounce.hpp"
+#include "pagetables/entry.hpp"
 
 namespace monitor {
 
@@ -94,6 +95,9 @@ int64_t hc_stack_switch(GuestRegs&, HypercallArgs a) {
 
 int64_t hc_set_segment_base(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
+    // A non-canonical base would make the monitor's own wrmsr fault.
+    if (a.a1() != SEGBASE_GS_USER_SEL && !pt::is_canonical(a.a2()))
+        return -EINVAL;
     switch (a.a1()) {
     case SEGBASE_FS:
         v.fs_base = a.a2();

@@ -4,6 +4,7 @@
 #include "monitor/log.hpp"
 #include "monitor/state.hpp"
 #include "monitor/traps/bounce.hpp"
+#include "pagetables/entry.hpp"
 
 extern "C" uint64_t copy_guest(void* dst, const void* src, uint64_t n);
 
@@ -84,9 +85,9 @@ bool emulate_privileged(GuestRegs& r) {
             slot = &v.gs_base_kernel;
         else if (msr == cpu::kMsrKernelGsBase)
             slot = &v.gs_base_user;
-        if (slot == nullptr) {
+        if (slot == nullptr || (write && !pt::is_canonical(value))) {
             if (write)
-                return false;   // #GP to the guest, as Xen does for unknown MSRs
+                return false;   // #GP to the guest, as Xen does for unknown MSRs and bad bases
             r.rax = r.rdx = 0;  // reads of other MSRs see 0
         } else if (write) {
             *slot = value;
