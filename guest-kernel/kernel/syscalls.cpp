@@ -1,0 +1,112 @@
+#include "syscalls.hpp"
+
+#include "../lib/console.hpp"
+#include "../user/syscall_numbers.hpp"
+#include "address_space.hpp"
+#include "process.hpp"
+#include "scheduler.hpp"
+
+namespace syscalls {
+namespace {
+
+uint64_t calls = 0;
+
+// Every page of [address, address + length) lies in a region of the
+// process (writable ones when `write`). The kernel then accesses the range
+// directly: it runs on the process's L4, and faults on untouched pages are
+// resolved by the page-fault path.
+bool user_range_ok(const proc::Process& p, uint64_t address, uint64_t length, bool write) {
+    if (length == 0)
+        return true;
+    if (address >= sys::user_limit || length > sys::user_limit - address)
+        return false;
+    for (uint64_t page = address & ~uint64_t{4095}; page < address + length; page += 4096) {
+        const vm::Region* r = p.regions.find(page);
+        if (r == nullptr || (write && !r->writable))
+            return false;
+    }
+    return true;
+}
+
+long sys_write(traps::Frame& f) {
+    if (f.rdi != 1 && f.rdi != 2)
+        return -sys::ebadf;
+    if (!user_range_ok(*proc::current(), f.rsi, f.rdx, false))
+        return -sys::efault;
+    console::write(reinterpret_cast<const char*>(f.rsi), f.rdx);
+    return static_cast<long>(f.rdx);
+}
+
+long sys_exit(traps::Frame& f) { proc::exit(static_cast<int>(f.rdi)); }
+
+long sys_yield(traps::Frame&) {
+    sched::schedule();
+    return 0;
+}
+
+long sys_getpid(traps::Frame&) { return proc::current()->pid; }
+
+long sys_mmap(traps::Frame& f) {
+    proc::Process& p = *proc::current();
+    const uint64_t length = (f.rsi + 4095) & ~uint64_t{4095};
+    uint64_t address = f.rdi;
+    if (length == 0 || length > sys::user_limit || (address & 4095) != 0)
+        return -sys::einval;
+    if (address != 0) {  // a fixed address, like MAP_FIXED_NOREPLACE
+        if (address < sys::mmap_base || address >= sys::user_limit ||
+            address + length > sys::user_stack_top - sys::user_stack_size ||
+            p.regions.overlaps(address, address + length))
+            return -sys::einval;
+    } else {
+        address = p.regions.find_free(p.next_mmap, length, sys::user_stack_top - sys::user_stack_size);
+        if (address == 0)
+            return -sys::enomem;
+        p.next_mmap = address + length;
+    }
+    if (!p.regions.add(address, address + length, true))
+        return -sys::enomem;
+    return static_cast<long>(address);  // populated on first touch
+}
+
+long sys_munmap(traps::Frame& f) {
+    proc::Process& p = *proc::current();
+    const uint64_t address = f.rdi;
+    const uint64_t end = address + ((f.rsi + 4095) & ~uint64_t{4095});
+    if ((address & 4095) != 0 || f.rsi == 0 || end > sys::user_limit || end <= address)
+        return -sys::einval;
+    if (!p.regions.remove(address, end))
+        return -sys::enomem;
+    vm::unmap_range(p.space, address, end);
+    return 0;
+}
+
+long sys_fork(traps::Frame& f) { return proc::fork(f); }
+
+long sys_wait(traps::Frame& f) {
+    proc::Process& p = *proc::current();
+    if (f.rsi != 0 && !user_range_ok(p, f.rsi, sizeof(int), true))
+        return -sys::efault;
+    int status = 0;
+    long pid = proc::wait(static_cast<long>(f.rdi), &status);
+    if (pid > 0 && f.rsi != 0)
+        *reinterpret_cast<int*>(f.rsi) = status;
+    return pid;
+}
+
+using Handler = long (*)(traps::Frame&);
+constexpr Handler table[sys::count] = {
+    sys_write, sys_exit, sys_yield, sys_getpid, sys_mmap, sys_munmap, sys_fork, sys_wait,
+};
+
+}  // namespace
+
+uint64_t count() { return calls; }
+
+}  // namespace syscalls
+
+extern "C" void syscall_dispatch(traps::Frame* frame) {
+    using namespace syscalls;
+    ++calls;
+    frame->rax = frame->rax < sys::count ? static_cast<uint64_t>(table[frame->rax](*frame))
+                                         : static_cast<uint64_t>(-sys::enosys);
+}

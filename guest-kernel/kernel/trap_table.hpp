@@ -1,0 +1,9 @@
+// Registers the kernel's entries with the hypervisor: the trap table
+// (entry.S stubs), the syscall callback for user `syscall`.
+#pragma once
+
+namespace kernel_entries {
+
+void install();
+
+}  // namespace kernel_entries

@@ -1,0 +1,201 @@
+// The user part of kernel.elf's `selftest`: checks the system calls and
+// the memory semantics from a process's point of view. Prints one line per
+// check; exits 0 when all passed, else the number of the failed check
+// (the kernel turns that into the verdict line).
+#include "ulib.hpp"
+
+namespace {
+
+long data_word = 0x1234;  // .data: copy-on-write after fork
+const long readonly_word = 0x5678;
+
+#define CHECK(number, condition, ...)                     \
+    do {                                                  \
+        if (!(condition)) {                               \
+            print("selftest: check %d failed: ", number); \
+            print(__VA_ARGS__);                           \
+            print("\n");                                  \
+            return number;                                \
+        }                                                 \
+    } while (0)
+
+// Runs `body` in a child; returns its exit status (or -1).
+template <typename Body>
+int in_child(Body body) {
+    long pid = user::fork();
+    if (pid == 0)
+        user::exit(body());
+    int status = -1;
+    if (pid < 0 || user::wait(pid, &status) != pid)
+        return -1;
+    return status;
+}
+
+long touch_stack(long depth) {
+    volatile char buffer[1024];
+    buffer[0] = static_cast<char>(depth);
+    if (depth == 0)
+        return buffer[0];
+    return touch_stack(depth - 1) + buffer[0];
+}
+
+int basics() {
+    long pid = user::getpid();
+    CHECK(1, pid > 0, "getpid returned %ld", pid);
+    CHECK(2, user::write(1, "selftest: write\n", 16) == 16, "write did not return the length");
+    CHECK(3, user::write(5, "x", 1) == -sys::ebadf, "write to fd 5 did not fail with EBADF");
+    CHECK(4, user::write(1, reinterpret_cast<void*>(0x1000), 8) == -sys::efault, "write from an unmapped buffer");
+    CHECK(5, user::yield() == 0, "yield");
+    CHECK(6, user::syscall(99) == -sys::enosys, "an unknown system call did not return ENOSYS");
+    CHECK(7, touch_stack(100) > 0, "stack growth");  // 100 KiB of demand-paged stack
+    print("selftest: basic system calls: ok\n");
+    return 0;
+}
+
+int anonymous_memory() {
+    constexpr long pages = 8;
+    auto* memory = static_cast<volatile long*>(user::mmap(nullptr, pages * 4096));
+    CHECK(10, !user::failed(const_cast<long*>(memory)), "mmap failed");
+    for (long p = 0; p < pages; ++p)
+        CHECK(11, memory[p * 512 + 7] == 0, "fresh page %ld not zero", p);
+    for (long p = 0; p < pages; p += 2)
+        memory[p * 512] = p + 100;
+    for (long p = 0; p < pages; ++p)
+        CHECK(12, memory[p * 512] == (p % 2 == 0 ? p + 100 : 0), "page %ld reads %ld", p, memory[p * 512]);
+    void* fixed = reinterpret_cast<void*>(sys::mmap_base + 0x40000000000);
+    CHECK(13, user::mmap(fixed, 4096) == fixed, "mmap at a fixed address");
+    CHECK(14, user::failed(user::mmap(fixed, 4096)), "mmap over an existing mapping succeeded");
+    CHECK(15, user::munmap(fixed, 4096) == 0, "munmap");
+    // munmap'd memory faults: a child touching it is killed.
+    CHECK(16, user::munmap(const_cast<long*>(memory) + 2 * 512, 4096) == 0, "munmap of one page");
+    int status = in_child([&] { return static_cast<int>(memory[2 * 512] + 1); });
+    CHECK(17, status == sys::killed_by_fault, "reading munmap'd memory: child exit %d, expected %d", status,
+          sys::killed_by_fault);
+    CHECK(18, memory[4 * 512] == 104, "the rest of the mapping survived a partial munmap");
+    status = in_child([] { return static_cast<int>(*reinterpret_cast<volatile long*>(0x10000000)); });
+    CHECK(19, status == sys::killed_by_fault, "reading never-mapped memory: child exit %d", status);
+    status = in_child([] {
+        const_cast<volatile long&>(readonly_word) = 1;
+        return 0;
+    });
+    CHECK(20, status == sys::killed_by_fault, "writing read-only data: child exit %d", status);
+    user::munmap(const_cast<long*>(memory), pages * 4096);
+    print("selftest: anonymous memory, munmap faults, read-only data: ok\n");
+    return 0;
+}
+
+int copy_on_write() {
+    auto* shared = static_cast<volatile long*>(user::mmap(nullptr, 4096));
+    shared[0] = 111;
+    data_word = 0x1234;
+    int status = in_child([&] {
+        if (shared[0] != 111 || data_word != 0x1234)
+            return 1;  // the child must see the parent's memory
+        shared[0] = 222;
+        data_word = 0x4321;
+        return shared[0] == 222 && data_word == 0x4321 ? 0 : 2;
+    });
+    CHECK(30, status == 0, "child view after fork: status %d", status);
+    CHECK(31, shared[0] == 111, "the child's write reached the parent's mmap page (%ld)", shared[0]);
+    CHECK(32, data_word == 0x1234, "the child's write reached the parent's data (%#lx)", data_word);
+    shared[0] = 333;  // the parent writes after the child is gone: its own copy
+    CHECK(33, shared[0] == 333, "parent write after fork");
+    // Two processes writing the same address each keep their own value.
+    long child = user::fork();
+    if (child == 0) {
+        for (int i = 0; i < 10; ++i) {
+            shared[0] = 1000 + i;
+            user::yield();
+            if (shared[0] != 1000 + i)
+                user::exit(3);
+        }
+        user::exit(0);
+    }
+    for (int i = 0; i < 10; ++i) {
+        shared[0] = 2000 + i;
+        user::yield();
+        CHECK(34, shared[0] == 2000 + i, "the other process's write is visible (%ld)", shared[0]);
+    }
+    CHECK(35, user::wait(child, &status) == child && status == 0, "child isolation status %d", status);
+    user::munmap(const_cast<long*>(shared), 4096);
+    print("selftest: copy-on-write fork and process isolation: ok\n");
+    return 0;
+}
+
+int exit_codes() {
+    long pids[3];
+    for (int i = 0; i < 3; ++i) {
+        pids[i] = user::fork();
+        if (pids[i] == 0) {
+            for (int y = 0; y < i; ++y)
+                user::yield();
+            user::exit(3 + 2 * i);
+        }
+        CHECK(40, pids[i] > 0, "fork returned %ld", pids[i]);
+    }
+    int seen = 0;
+    for (int i = 0; i < 3; ++i) {
+        int status = -1;
+        long pid = user::wait(-1, &status);
+        int which = pid == pids[0] ? 0 : pid == pids[1] ? 1 : pid == pids[2] ? 2 : -1;
+        CHECK(41, which >= 0, "wait returned %ld", pid);
+        CHECK(42, status == 3 + 2 * which, "child %d exited with %d", which, status);
+        seen |= 1 << which;
+    }
+    CHECK(43, seen == 7, "children reaped %#x", seen);
+    int status = 0;
+    CHECK(44, user::wait(-1, &status) == -sys::echild, "wait without children");
+    // A grandchild: fork in a child, the child waits for it.
+    status = in_child([] {
+        long g = user::fork();
+        if (g == 0)
+            user::exit(9);
+        int s = -1;
+        return user::wait(g, &s) == g && s == 9 ? 0 : 1;
+    });
+    CHECK(45, status == 0, "grandchild exit code via wait");
+    print("selftest: exit codes through wait: ok\n");
+    return 0;
+}
+
+// The kernel image is linked at VIRT_BASE (lib/elf_notes.S), mapped in
+// the kernel L4 only.
+int kernel_memory_unreachable() {
+    int status = in_child([] { return static_cast<int>(*reinterpret_cast<volatile long*>(0xffffffff80000000)); });
+    CHECK(50, status == sys::killed_by_fault, "user mode read kernel memory (child exit %d)", status);
+    status = in_child([] {
+        *reinterpret_cast<volatile long*>(0xffffffff80100000) = 0;
+        return 0;
+    });
+    CHECK(51, status == sys::killed_by_fault, "user mode wrote kernel memory (child exit %d)", status);
+    CHECK(52, user::write(1, reinterpret_cast<void*>(0xffffffff80000000), 8) == -sys::efault,
+          "write() from a kernel address");
+    print("selftest: kernel memory unreachable from user mode: ok\n");
+    return 0;
+}
+
+// The kernel touching an untouched user page on the process's behalf
+// (here wait's status) demand-pages it like a user access would.
+int kernel_access_to_fresh_pages() {
+    auto* page = static_cast<char*>(user::mmap(nullptr, 2 * 4096));
+    CHECK(60, user::write(1, page, 0) == 0, "empty write");
+    auto* status = reinterpret_cast<int*>(page + 4096 + 8);
+    long child = user::fork();
+    if (child == 0)
+        user::exit(77);
+    CHECK(62, user::wait(child, status) == child && *status == 77, "wait into an untouched page: %d", *status);
+    user::munmap(page, 2 * 4096);
+    print("selftest: kernel access to untouched user pages: ok\n");
+    return 0;
+}
+
+}  // namespace
+
+long main(long, long) {
+    int (*const checks[])() = {basics,     anonymous_memory,          copy_on_write,
+                               exit_codes, kernel_memory_unreachable, kernel_access_to_fresh_pages};
+    for (auto check : checks)
+        if (int failed = check(); failed != 0)
+            return failed;
+    return 0;
+}
