@@ -80,7 +80,10 @@ void print_stats(std::FILE* out, const RunResult& result) {
             if (!c.hypercalls[nr])
                 continue;
             const char* name = hypercall_name(nr);
-            fmt::print(out, "  hypercall {:<30} {:>12}\n", name ? name : fmt::format("#{}", nr), c.hypercalls[nr]);
+            fmt::print(out, "  hypercall {:<30} {:>12}", name ? name : fmt::format("#{}", nr), c.hypercalls[nr]);
+            if (c.hypercalls_refused[nr])
+                fmt::print(out, "  ({} refused)", c.hypercalls_refused[nr]);
+            fmt::print(out, "\n");
         }
         row(out, "hypercalls unknown (ENOSYS)", c.hypercalls_unknown);
         row(out, "sub-ops unknown (ENOSYS)", c.subops_unknown);

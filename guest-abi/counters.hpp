@@ -29,14 +29,15 @@ constexpr const char* flush_reason_name(FlushReason r) {
 inline constexpr uint32_t kVectorSlots = 32;  // exception vectors 0..31
 
 struct Counters {
-    uint64_t hypercalls[kHypercallSlots];  // by hypercall number
-    uint64_t hypercalls_unknown;           // number >= kHypercallSlots or unimplemented
-    uint64_t subops_unknown;               // known hypercall, unknown sub-op (-ENOSYS)
-    uint64_t exceptions[kVectorSlots];     // guest exceptions by vector
-    uint64_t exceptions_bounced;           // delivered to the guest's trap table
-    uint64_t guest_entries;                // guest -> monitor transitions
-    uint64_t guest_exits;                  // monitor -> guest transitions
-    uint64_t syscalls_from_user;           // guest-user syscalls bounced to the kernel
+    uint64_t hypercalls[kHypercallSlots];          // by hypercall number
+    uint64_t hypercalls_refused[kHypercallSlots];  // of those, the ones that returned an error
+    uint64_t hypercalls_unknown;                   // number >= kHypercallSlots or unimplemented
+    uint64_t subops_unknown;                       // known hypercall, unknown sub-op (-ENOSYS)
+    uint64_t exceptions[kVectorSlots];             // guest exceptions by vector
+    uint64_t exceptions_bounced;                   // delivered to the guest's trap table
+    uint64_t guest_entries;                        // guest -> monitor transitions
+    uint64_t guest_exits;                          // monitor -> guest transitions
+    uint64_t syscalls_from_user;                   // guest-user syscalls bounced to the kernel
     uint64_t cr3_writes;
     uint64_t tlb_flushes[kFlushReasons];  // full flushes (CR3 reload) by reason
     uint64_t invlpgs[kFlushReasons];      // single-address flushes by reason

@@ -59,6 +59,14 @@ int64_t unknown_subop(const char* hypercall, uint64_t subop) {
 
 namespace {
 
+// Out of line, off the successful hypercall's path: refusal counts and
+// the --audit check.
+[[gnu::noinline]] void after_hypercall(uint64_t nr, int64_t rc) {
+    if (rc < 0 && nr != __HYPERVISOR_iret)  // iret returns the guest's rax, not a status
+        current().counters->hypercalls_refused[nr]++;
+    mm::audit_if_due(false);
+}
+
 // Inlined into the register path: every ring-0 instruction counts there.
 [[gnu::always_inline]] inline int64_t dispatch(GuestRegs& r, uint64_t nr, HypercallArgs args) {
     Vcpu& v = current();
@@ -69,8 +77,8 @@ namespace {
     }
     v.counters->hypercalls[nr]++;
     const int64_t rc = table.e[nr].handler(r, args);
-    if (domain().boot.audit_every)
-        mm::audit_if_due(false);
+    if (rc < 0 || domain().boot.audit_every) [[unlikely]]
+        after_hypercall(nr, rc);
     return rc;
 }
 
