@@ -37,6 +37,7 @@ constexpr Subtest subtests[] = {
     {"user_mode", test_user_mode},
     {"mmuext", test_mmuext},
     {"multicall", test_multicall},
+    {"refusals", test_refusals},
 };
 
 Setup observed{};

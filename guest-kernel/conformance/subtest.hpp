@@ -50,3 +50,4 @@ Outcome test_stale_tlb();
 Outcome test_user_mode();
 Outcome test_mmuext();
 Outcome test_multicall();
+Outcome test_refusals();
