@@ -22,8 +22,9 @@ public:
         end_ = d.first_mfn + d.nr_pages;
         monitor_l4_ = reinterpret_cast<const uint64_t*>(layout::direct_map(domain().boot.monitor_l4_gpa));
         if (count_type_references() && compare(&FrameInfo::type_count, "type references"))
-            if (count_writable_mappings())
-                compare(&FrameInfo::writable_count, "writable mappings");
+            if (count_mappings(true) && compare(&FrameInfo::writable_count, "writable mappings"))
+                if (count_mappings(false))
+                    compare(&FrameInfo::map_count, "mappings");
         report_.consistent = report_.problem[0] == 0;
         return report_;
     }
@@ -103,7 +104,8 @@ private:
         return true;
     }
 
-    bool count_writable_mappings() {
+    // Recounts writable L1 mappings (writable_only) or all L1 mappings.
+    bool count_mappings(bool writable_only) {
         clear_counts();
         for (uint64_t mfn = first_; mfn < end_; ++mfn) {
             const FrameInfo& f = frame(mfn);
@@ -117,11 +119,11 @@ private:
                 if (!(t[i] & pt::kUser))
                     return fail("L1 mfn %#lx entry %u (%#lx) lacks _PAGE_USER", mfn, i, t[i]);
                 const uint64_t target = pt::entry_addr(t[i]) >> 12;
-                if (!(t[i] & pt::kWritable))
+                if (writable_only && !(t[i] & pt::kWritable))
                     continue;
-                if (!reference(target, "a writable mapping"))
+                if (!reference(target, "a mapping"))
                     return false;
-                if (target >= first_ && target < end_ && frame(target).type_count > 0 &&
+                if ((t[i] & pt::kWritable) && target >= first_ && target < end_ && frame(target).type_count > 0 &&
                     frame(target).type != FrameType::None)
                     return fail("L1 mfn %#lx entry %u maps mfn %#lx writable, but it is typed %u", mfn, i, target,
                                 static_cast<unsigned>(frame(target).type));

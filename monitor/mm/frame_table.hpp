@@ -17,11 +17,13 @@ struct FrameInfo {
     FrameType type;
     uint8_t pinned;
     uint16_t reserved;
-    uint32_t type_count;
-    uint32_t writable_count;
-    uint32_t audit_count;  // scratch of the consistency audit (mm/audit.cpp)
+    uint32_t type_count;      // references that hold the type (table links, pins, base pointers, GDT)
+    uint32_t writable_count;  // writable L1 mappings
+    uint32_t map_count;       // all L1 mappings, read-only or writable
+    uint32_t audit_count;     // scratch of the consistency audit (mm/audit.cpp)
+    uint32_t reserved2[3];
 };
-static_assert(sizeof(FrameInfo) == 16);
+static_assert(sizeof(FrameInfo) == 32);
 static_assert((layout::kFrameTableEnd - layout::kFrameTableGpa) / sizeof(FrameInfo) >=
                   (layout::kM2pEnd - layout::kM2pGpa) / 8,
               "frame table covers every M2P frame");

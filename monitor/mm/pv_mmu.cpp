@@ -46,12 +46,13 @@ int get_entry_ref(uint64_t entry, int level) {
     if (!guest_may_map(target))
         return -EPERM;
     if (level == 1) {
+        auto& f = frame(target);
         if (entry & kWritable) {
-            auto& f = frame(target);
             if (f.type != FrameType::None && f.type_count > 0)
                 return -EPERM;  // a page table (or GDT page) is never writable
             f.writable_count++;
         }
+        f.map_count++;
         return 0;
     }
     if (entry & kHuge)
@@ -66,12 +67,14 @@ void put_entry_ref(uint64_t entry, int level) {
         return;
     const uint64_t target = (entry & kAddrMask) >> 12;
     if (level == 1) {
+        auto& f = frame(target);
         if (entry & kWritable) {
-            auto& f = frame(target);
             if (f.writable_count)
                 f.writable_count--;
             writable_mapping_dropped = true;
         }
+        if (f.map_count)
+            f.map_count--;
         return;
     }
     put_page_type(target);
