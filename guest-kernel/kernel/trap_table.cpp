@@ -24,20 +24,6 @@ void kernel_trap_xm();
 }
 
 namespace kernel_entries {
-namespace {
-
-// flags: DPL in bits 0-1 (who may `int n` it), bit 2 masks events while
-// the handler runs.
-trap_info gate(unsigned vector, unsigned dpl, void (*handler)()) {
-    trap_info t{};
-    t.vector = static_cast<uint8_t>(vector);
-    t.flags = static_cast<uint8_t>(dpl | 4);
-    t.cs = FLAT_KERNEL_CS;
-    t.address = reinterpret_cast<unsigned long>(handler);
-    return t;
-}
-
-}  // namespace
 
 void install() {
     using namespace traps;

@@ -40,18 +40,6 @@ unsigned event_upcall_count = 0;
 UserFaultHandler user_fault_handler = nullptr;
 unsigned failsafe_count = 0;
 
-// flags: bits 0-1 the DPL for software `int n`, bit 2 masks event upcalls
-// while the handler runs (an interrupt gate). #BP and #OF get DPL 3 so
-// `int3`/`into` reach them, as in Linux and XTF.
-trap_info gate(unsigned vector, unsigned dpl, void (*handler)()) {
-    trap_info t{};
-    t.vector = static_cast<uint8_t>(vector);
-    t.flags = static_cast<uint8_t>(dpl | 4);
-    t.cs = FLAT_KERNEL_CS;
-    t.address = reinterpret_cast<unsigned long>(handler);
-    return t;
-}
-
 long register_callback(uint16_t type, uint16_t flags, void (*entry)()) {
     callback_register request{};
     request.type = type;
@@ -138,6 +126,15 @@ Fault disarm() {
 }
 
 void set_user_fault_handler(UserFaultHandler handler) { user_fault_handler = handler; }
+
+trap_info gate(unsigned vector, unsigned dpl, void (*handler)()) {
+    trap_info t{};
+    t.vector = static_cast<uint8_t>(vector);
+    t.flags = static_cast<uint8_t>(dpl | 4);
+    t.cs = FLAT_KERNEL_CS;
+    t.address = reinterpret_cast<unsigned long>(handler);
+    return t;
+}
 
 unsigned event_upcalls_seen() { return event_upcall_count; }
 unsigned failsafe_callbacks_seen() { return failsafe_count; }

@@ -77,6 +77,11 @@ struct InstallResult {
     long failsafe_callback;
 };
 
+// One trap-table entry: flags bits 0-1 hold the DPL for software `int n`,
+// bit 2 masks event upcalls while the handler runs (an interrupt gate).
+// #BP and #OF get DPL 3 so `int3`/`into` reach them, as in Linux and XTF.
+trap_info gate(unsigned vector, unsigned dpl, void (*handler)());
+
 // Registers the exception handlers and, when shared_info is mapped, the
 // event and failsafe callbacks.
 InstallResult install();
