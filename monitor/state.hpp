@@ -34,6 +34,9 @@ struct Vcpu {
     uint64_t gdt_ents = 0;
     uint64_t gdt_frames[FIRST_RESERVED_GDT_PAGE] = {};  // set_gdt frames, each holding a SegDesc type reference
     uint64_t gdt_nr_frames = 0;
+    uint64_t ldt_ents = 0;                                // MMUEXT_SET_LDT
+    uint64_t ldt_frames[layout::percpu::kLdtPages] = {};  // each holding a SegDesc type reference
+    uint64_t ldt_nr_frames = 0;
 };
 
 struct Domain {

@@ -92,7 +92,9 @@ inline constexpr uint64_t kTssOffset = 0xf000;
 inline constexpr uint64_t kGdtOffset = 0x10000;  // 16 pages: 14 guest + 2 monitor
 inline constexpr uint64_t kGdtPages = 16;
 inline constexpr uint64_t kGdtReservedOffset = kGdtOffset + 14 * kPageSize;
-inline constexpr uint64_t kEnd = 0x20000;
+inline constexpr uint64_t kLdtOffset = 0x20000;  // 16 pages: validated copy of the guest's LDT
+inline constexpr uint64_t kLdtPages = 16;
+inline constexpr uint64_t kEnd = 0x30000;
 }  // namespace percpu
 
 constexpr uint64_t percpu_virt(uint32_t cpu) { return kPercpuVirt + cpu * kPercpuVirtStride; }

@@ -71,10 +71,15 @@ Result<MonitorImage> load_monitor(const GuestMemory& mem, std::span<const uint8_
         uint64_t offset, size, flags;
     };
     const Piece pieces[] = {
-        {pc::kStubOffset, 0x1000, pt::kPresent},           {pc::kScratchOffset, 0x1000, kSupervisorRw},
-        {pc::kStackOffset, pc::kStackSize, kSupervisorRw}, {pc::kIstNmiOffset, 0x1000, kSupervisorRw},
-        {pc::kIstDfOffset, 0x1000, kSupervisorRw},         {pc::kIstMcOffset, 0x1000, kSupervisorRw},
-        {pc::kTssOffset, 0x1000, kSupervisorRw},           {pc::kGdtOffset, pc::kGdtPages * 0x1000, kSupervisorRw},
+        {pc::kStubOffset, 0x1000, pt::kPresent},
+        {pc::kScratchOffset, 0x1000, kSupervisorRw},
+        {pc::kStackOffset, pc::kStackSize, kSupervisorRw},
+        {pc::kIstNmiOffset, 0x1000, kSupervisorRw},
+        {pc::kIstDfOffset, 0x1000, kSupervisorRw},
+        {pc::kIstMcOffset, 0x1000, kSupervisorRw},
+        {pc::kTssOffset, 0x1000, kSupervisorRw},
+        {pc::kGdtOffset, pc::kGdtPages * 0x1000, kSupervisorRw},
+        {pc::kLdtOffset, pc::kLdtPages * 0x1000, kSupervisorRw},
     };
     for (uint32_t cpu = 0; cpu < nr_vcpus; ++cpu)
         for (const auto& p : pieces)

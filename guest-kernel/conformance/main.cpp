@@ -38,6 +38,7 @@ constexpr Subtest subtests[] = {
     {"mmuext", test_mmuext},
     {"multicall", test_multicall},
     {"refusals", test_refusals},
+    {"ldt", test_ldt},
 };
 
 Setup observed{};

@@ -51,3 +51,4 @@ Outcome test_user_mode();
 Outcome test_mmuext();
 Outcome test_multicall();
 Outcome test_refusals();
+Outcome test_ldt();

@@ -2,23 +2,12 @@
 // CS = FLAT_KERNEL_CS64 (0xe033) and SS = FLAT_KERNEL_SS64 (0xe02b), and
 // may load the flat data selector 0xe02b into %ds/%es itself.
 #include "../lib/console.hpp"
+#include "host_quirks.hpp"
 #include "subtest.hpp"
-
-namespace {
-// pvvmm reports host quirks in a CPUID leaf; on a PVM-style KVM, ring 3
-// reads the host's own selectors (0x33/0x2b) whatever the guest GDT says.
-constexpr uint32_t kPvvmmQuirkLeaf = 0x4000ff00;
-constexpr uint32_t kQuirkRing3HostSelectors = 1u << 4;
-
-bool host_shows_own_selectors() {
-    const auto r = cpu::forced_emulation_cpuid(kPvvmmQuirkLeaf);
-    return r.ebx == 0x6d767670 && (r.eax & kQuirkRing3HostSelectors);
-}
-}  // namespace
 
 Outcome test_segments() {
     uint16_t want_cs = FLAT_KERNEL_CS64, want_ss = FLAT_KERNEL_SS64;
-    const bool host_selectors = host_shows_own_selectors();
+    const bool host_selectors = host_quirks::ring3_uses_host_selectors();
     if (host_selectors) {
         print("conformance:   host quirk: ring 3 reads the host's selectors\n");
         want_cs = 0x33;

@@ -6,6 +6,7 @@
 #include <xen/xen.h>
 
 #include "monitor/arch/x86_64/cpu.hpp"
+#include "monitor/hypercall/descriptor_check.hpp"
 #include "monitor/hypercall/guest_ptr.hpp"
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/lib/xen_errno.hpp"
@@ -18,14 +19,6 @@ namespace {
 
 constexpr uint64_t kEntriesPerFrame = 512;
 constexpr uint64_t kMaxFrames = FIRST_RESERVED_GDT_PAGE;
-
-bool descriptor_ok(uint64_t d) {
-    if (!(d & (1ull << 47)))
-        return true;  // not present: harmless
-    const unsigned dpl = (d >> 45) & 3;
-    const bool code_or_data = d & (1ull << 44);
-    return code_or_data && dpl == 3;
-}
 
 }  // namespace
 
@@ -44,7 +37,7 @@ int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
         const auto* d = frame_ptr<const uint64_t>(frames[i]);
         const uint64_t n = (i + 1 < nr) ? kEntriesPerFrame : entries - i * kEntriesPerFrame;
         for (uint64_t e = 0; e < n; ++e)
-            if (!descriptor_ok(d[e]))
+            if (!guest_descriptor_ok(d[e]))
                 return -EINVAL;
     }
     uint64_t taken = 0;
@@ -86,11 +79,12 @@ int64_t hc_update_descriptor(GuestRegs&, HypercallArgs a) {
     const auto& f = mm::frame(mfn);
     if (f.type_count > 0 && f.type != mm::FrameType::SegDesc)
         return -EINVAL;  // a page table, or similar
-    if (!descriptor_ok(desc))
+    if (!guest_descriptor_ok(desc))
         return -EINVAL;
     const unsigned index = static_cast<unsigned>((maddr & (layout::kPageSize - 1)) / 8);
     frame_ptr<uint64_t>(mfn)[index] = desc;
     const Vcpu& v = current();
+    update_ldt_copy(mfn, index, desc);
     for (uint64_t i = 0; i < v.gdt_nr_frames; ++i) {
         const uint64_t entry = i * kEntriesPerFrame + index;
         if (v.gdt_frames[i] == mfn && entry < v.gdt_ents)

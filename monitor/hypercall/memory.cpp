@@ -203,11 +203,7 @@ int64_t hc_mmuext_op(GuestRegs&, HypercallArgs a) {
             __builtin_memcpy(frame_ptr<void>(mfn), frame_ptr<const void>(src), layout::kPageSize);
             break;
         }
-        case MMUEXT_SET_LDT:
-            // Only the empty LDT: 64-bit PV guests (Linux, XTF) run without
-            // one, and this host's ring 3 would not honour guest selectors.
-            rc = op.arg2.nr_ents == 0 ? 0 : -EOPNOTSUPP;
-            break;
+        case MMUEXT_SET_LDT: rc = set_ldt(op.arg1.linear_addr, op.arg2.nr_ents); break;
         default: rc = unknown_subop("mmuext_op", op.cmd); break;
         }
         if (rc < 0)

@@ -100,6 +100,9 @@ private:
             for (uint64_t i = 0; i < v.gdt_nr_frames; ++i)
                 if (!reference(v.gdt_frames[i], "a GDT frame"))
                     return false;
+            for (uint64_t i = 0; i < v.ldt_nr_frames; ++i)
+                if (!reference(v.ldt_frames[i], "an LDT frame"))
+                    return false;
         }
         return true;
     }

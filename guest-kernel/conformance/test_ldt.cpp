@@ -1,0 +1,70 @@
+// MMUEXT_SET_LDT: an LDT page must be the guest's, mapped read-only, and
+// hold only DPL-3 code/data descriptors; it then changes only through
+// update_descriptor. Where ring 3 honours guest selectors (real x86), an
+// LDT selector loads while the LDT is set and faults once it is cleared.
+#include "../lib/fault_probe.hpp"
+#include "fault_checks.hpp"
+#include "host_quirks.hpp"
+#include "mmu_helpers.hpp"
+#include "subtest.hpp"
+
+extern "C" char tlb_victim[];
+
+namespace {
+
+constexpr uint64_t kFlatDataDpl3 = 0x00cff3000000ffff;
+constexpr uint64_t kFlatDataDpl0 = 0x00cf93000000ffff;
+constexpr uint16_t kLdtSelector0 = 0x7;  // index 0, TI (LDT), RPL 3
+
+long set_ldt(uint64_t va, unsigned entries) {
+    mmuext_op_t op{};
+    op.cmd = MMUEXT_SET_LDT;
+    op.arg1.linear_addr = va;
+    op.arg2.nr_ents = entries;
+    unsigned done = 0;
+    return hv::mmuext_op(&op, 1, &done, DOMID_SELF);
+}
+
+void load_fs(uint16_t selector) {
+    asm volatile("1: mov %0, %%fs\n2:\n\t" PROBE_FIXUP_ENTRY("1b", "2b")::"r"(selector) : "memory");
+}
+
+}  // namespace
+
+Outcome test_ldt() {
+    const uint64_t va = mmu::address(tlb_victim), mfn = physmap::virt_to_mfn(va);
+    auto* ldt = reinterpret_cast<volatile uint64_t*>(tlb_victim);
+    for (unsigned i = 0; i < 512; ++i)
+        ldt[i] = 0;
+    ldt[0] = kFlatDataDpl3;
+    REQUIRE(set_ldt(va, 1) < 0, "SET_LDT accepted a page that is mapped writable");
+    REQUIRE(mmu::map_page(va, pt::entry(mfn, pt::kernel_ro)) == 0, "LDT page read-only");
+    REQUIRE(set_ldt(va + 8, 1) < 0, "SET_LDT accepted a misaligned address");
+    REQUIRE(set_ldt(va, 8193) < 0, "SET_LDT accepted 8193 entries");
+    long rc = set_ldt(va, 2);
+    REQUIRE(rc == 0, "SET_LDT of a valid LDT returned %ld", rc);
+
+    const bool honours_selectors = !host_quirks::ring3_uses_host_selectors();
+    if (honours_selectors) {
+        traps::Fault f = traps::catch_fault(traps::general_protection, [] { load_fs(kLdtSelector0); });
+        REQUIRE(!f.taken, "loading LDT selector %#x faulted (error %#lx)", kLdtSelector0, f.error_code);
+    }
+    rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 8, kFlatDataDpl0);
+    REQUIRE(rc < 0, "update_descriptor put a DPL-0 descriptor into the LDT");
+    rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 8, kFlatDataDpl3);
+    REQUIRE(rc == 0, "update_descriptor of an LDT entry returned %ld", rc);
+    load_fs(0);
+
+    REQUIRE(set_ldt(0, 0) == 0, "clearing the LDT failed");
+    if (honours_selectors) {
+        traps::Fault f = traps::catch_fault(traps::general_protection, [] { load_fs(kLdtSelector0); });
+        REQUIRE(f.taken, "an LDT selector still loaded after the LDT was cleared");
+    }
+    REQUIRE(mmu::restore_window(tlb_victim) == 0, "LDT page writable again");
+    ldt[0] = kFlatDataDpl0;
+    REQUIRE(mmu::map_page(va, pt::entry(mfn, pt::kernel_ro)) == 0, "LDT page read-only");
+    rc = set_ldt(va, 1);
+    REQUIRE(mmu::restore_window(tlb_victim) == 0, "LDT page writable again");
+    REQUIRE(rc < 0, "SET_LDT accepted a DPL-0 descriptor");
+    return passed();
+}
