@@ -1,7 +1,8 @@
 // Refusals that leave nothing behind: pinning an L1 that maps a monitor
 // frame, or an L2 holding a superpage entry, fails, and the frame is
-// untyped afterwards (it can be mapped writable again); set_gdt refuses a
-// call gate and a system descriptor.
+// untyped afterwards (it can be mapped writable again); the L4 in use as
+// the base pointer cannot be unpinned; set_gdt refuses a call gate and a
+// system descriptor.
 #include "mmu_helpers.hpp"
 #include "subtest.hpp"
 
@@ -57,6 +58,13 @@ Outcome test_refusals() {
 
     rc = pin_with_entry(1, 3, pt::entry(own, pt::kernel_ro), remap);  // a valid L1 still pins afterwards
     REQUIRE(rc == 0 && remap == 0, "a valid L1 did not pin (%ld) or stayed typed (%ld)", rc, remap);
+
+    // The L4 in use as the base pointer cannot be unpinned, and stays typed.
+    const uint64_t l4_mfn = physmap::virt_to_mfn(setup().info->pt_base);
+    rc = mmu::mmuext_mfn(MMUEXT_UNPIN_TABLE, l4_mfn);
+    REQUIRE(rc < 0, "unpinning the L4 in use as the base pointer returned %ld", rc);
+    rc = mmu::mmuext_mfn(MMUEXT_PIN_L4_TABLE, l4_mfn);
+    REQUIRE(rc < 0, "the in-use L4 could be pinned twice (returned %ld)", rc);
 
     constexpr uint64_t kCallGateDpl3 = 0x0000ec0000000000;  // 64-bit call gate, DPL 3, present
     constexpr uint64_t kTssDpl3 = 0x0000e90000000067;       // available 64-bit TSS, DPL 3

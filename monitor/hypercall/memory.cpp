@@ -51,6 +51,14 @@ int64_t flush_after_update(uint64_t flags, uint64_t va) {
     return 0;
 }
 
+// Whether any vCPU runs on this L4 (kernel or user base pointer).
+bool is_base_pointer(uint64_t mfn) {
+    for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id)
+        if (vcpu(id).kernel_l4_mfn == mfn || vcpu(id).user_l4_mfn == mfn)
+            return true;
+    return false;
+}
+
 // A frame the guest may write through the monitor (COPY_PAGE/CLEAR_PAGE
 // destination): its own, and not typed as a page table or descriptor page.
 bool writable_data_frame(uint64_t mfn) {
@@ -160,6 +168,10 @@ int64_t hc_mmuext_op(GuestRegs&, HypercallArgs a) {
         case MMUEXT_UNPIN_TABLE: {
             if (!is_domain_mfn(mfn) || !mm::frame(mfn).pinned) {
                 rc = -EINVAL;
+                break;
+            }
+            if (is_base_pointer(mfn)) {
+                rc = -EBUSY;  // switch away first (stricter than Xen, which keeps it alive by refcount)
                 break;
             }
             mm::frame(mfn).pinned = 0;
