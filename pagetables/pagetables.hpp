@@ -5,4 +5,5 @@
 #include "pagetables/entry.hpp"
 #include "pagetables/map.hpp"
 #include "pagetables/memory.hpp"
+#include "pagetables/tlb_model.hpp"
 #include "pagetables/walk.hpp"

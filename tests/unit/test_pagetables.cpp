@@ -595,3 +595,125 @@ TEST_CASE("status_name names every status distinctly") {
     CHECK(std::string(status_name(Status::Ok)) == "Ok");
     STATIC_REQUIRE(leaf_level(PageSize::k4K) == 1 && leaf_level(PageSize::k2M) == 2 && leaf_level(PageSize::k1G) == 3);
 }
+
+// ---- TLB model (pagetables/tlb_model.hpp) ----
+
+namespace {
+constexpr uint64_t kVa = 0x400000, kA = 0x10000000, kB = 0x20000000;
+constexpr uint64_t kRw = kWritable;
+
+void remap(Tree& t, uint64_t va, uint64_t pa, uint64_t flags = kRw) {
+    REQUIRE(t.unmap(va) == Status::Ok);
+    REQUIRE(t.map(va, pa, flags) == Status::Ok);
+}
+}  // namespace
+
+TEST_CASE("TLB model: a changed mapping stays stale until INVLPG", "[pagetables][tlb]") {
+    Tree t;
+    REQUIRE(t.map(kVa, kA, kRw) == Status::Ok);
+    TlbModel<> tlb;
+    tlb.write_cr3(t.root, 0, false);
+    CHECK(tlb.access(t.mem, kVa + 0x10).pa == kA + 0x10);
+    CHECK_FALSE(tlb.check(t.mem).found);
+
+    remap(t, kVa, kB);
+    CHECK(tlb.access(t.mem, kVa).pa == kA);  // the hardware keeps using the cached translation
+    const auto stale = tlb.check(t.mem);
+    REQUIRE(stale.found);
+    CHECK(stale.va_page == kVa);
+    CHECK(stale.cached_pa == kA);
+    CHECK(stale.now_pa == kB);
+
+    tlb.invlpg(kVa);
+    CHECK_FALSE(tlb.check(t.mem).found);
+    CHECK(tlb.access(t.mem, kVa).pa == kB);
+}
+
+TEST_CASE("TLB model: unmapping and permission changes are stale too", "[pagetables][tlb]") {
+    Tree t;
+    REQUIRE(t.map(kVa, kA, kRw) == Status::Ok);
+    TlbModel<> tlb;
+    tlb.write_cr3(t.root, 0, false);
+    (void)tlb.access(t.mem, kVa);
+    remap(t, kVa, kA, 0);  // read-only now
+    CHECK(tlb.check(t.mem).found);
+    tlb.invlpg(kVa);
+    (void)tlb.access(t.mem, kVa);
+    REQUIRE(t.unmap(kVa) == Status::Ok);
+    const auto stale = tlb.check(t.mem);
+    REQUIRE(stale.found);
+    CHECK_FALSE(stale.now_present);
+}
+
+TEST_CASE("TLB model: CR3 writes flush the PCID unless no-flush; globals survive", "[pagetables][tlb]") {
+    Tree t;
+    REQUIRE(t.map(kVa, kA, kRw) == Status::Ok);
+    REQUIRE(t.map(kVa + 0x1000, kA + 0x1000, kRw | kGlobal) == Status::Ok);
+    TlbModel<> tlb;
+    tlb.set_pge(true);
+    tlb.write_cr3(t.root, 0, false);
+    (void)tlb.access(t.mem, kVa);
+    (void)tlb.access(t.mem, kVa + 0x1000);
+    CHECK(tlb.size() == 2);
+
+    tlb.write_cr3(t.root, 0, true);  // no-flush: both stay
+    CHECK(tlb.size() == 2);
+    tlb.write_cr3(t.root, 0, false);  // flush: the global one stays
+    CHECK(tlb.size() == 1);
+    remap(t, kVa + 0x1000, kB, kRw | kGlobal);
+    CHECK(tlb.check(t.mem).found);  // a CR3 write alone does not cure a stale global
+    tlb.set_pge(false);             // toggling PGE flushes globals
+    CHECK(tlb.size() == 0);
+    CHECK_FALSE(tlb.check(t.mem).found);
+    CHECK(tlb.cr3_writes() == 3);
+}
+
+TEST_CASE("TLB model: without PGE the G bit is ignored", "[pagetables][tlb]") {
+    Tree t;
+    REQUIRE(t.map(kVa, kA, kRw | kGlobal) == Status::Ok);
+    TlbModel<> tlb;
+    tlb.write_cr3(t.root, 0, false);
+    (void)tlb.access(t.mem, kVa);
+    tlb.write_cr3(t.root, 0, false);
+    CHECK(tlb.size() == 0);
+}
+
+TEST_CASE("TLB model: PCIDs tag entries; INVPCID types", "[pagetables][tlb]") {
+    Tree t;
+    REQUIRE(t.map(kVa, kA, kRw) == Status::Ok);
+    REQUIRE(t.map(kVa + 0x1000, kA + 0x1000, kRw | kGlobal) == Status::Ok);
+    TlbModel<> tlb;
+    tlb.set_pge(true);
+    tlb.write_cr3(t.root, 1, false);
+    (void)tlb.access(t.mem, kVa);
+    (void)tlb.access(t.mem, kVa + 0x1000);
+    tlb.write_cr3(t.root, 2, true);
+    (void)tlb.access(t.mem, kVa);  // PCID 1's entry is not usable under PCID 2: a second entry
+    CHECK(tlb.size() == 3);
+
+    remap(t, kVa, kB);
+    CHECK(tlb.check(t.mem).found);  // PCID 2's entry
+    tlb.invpcid_address(2, kVa);
+    CHECK_FALSE(tlb.check(t.mem).found);  // PCID 1's stale entry is not usable now
+    tlb.write_cr3(t.root, 1, true);
+    CHECK(tlb.check(t.mem).found);  // ...but it is once PCID 1 is back
+    tlb.invpcid_context(1);
+    CHECK_FALSE(tlb.check(t.mem).found);
+    CHECK(tlb.size() == 1);  // only the global one is left
+    tlb.invpcid_all_but_globals();
+    CHECK(tlb.size() == 1);
+    tlb.invpcid_all_with_globals();
+    CHECK(tlb.size() == 0);
+}
+
+TEST_CASE("TLB model: evicts when full, never loses correctness", "[pagetables][tlb]") {
+    Tree t;
+    for (uint64_t i = 0; i < 8; ++i)
+        REQUIRE(t.map(kVa + i * 0x1000, kA + i * 0x1000, kRw) == Status::Ok);
+    TlbModel<4> tlb;
+    tlb.write_cr3(t.root, 0, false);
+    for (uint64_t i = 0; i < 8; ++i)
+        CHECK(tlb.access(t.mem, kVa + i * 0x1000).pa == kA + i * 0x1000);
+    CHECK(tlb.size() == 4);
+    CHECK_FALSE(tlb.check(t.mem).found);
+}
