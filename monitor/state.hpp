@@ -19,6 +19,15 @@ struct TrapBounceTarget {
     bool disables_events = false;  // trap_info "IF" flag: mask upcalls on entry
 };
 
+// A guest GDT or LDT: the guest frames it was loaded from (each holding a
+// SegDesc type reference) and its entry count; the monitor runs on a copy.
+struct DescriptorTable {
+    static constexpr uint64_t kMaxFrames = 16;  // 64 KiB: the architectural limit
+    uint64_t frames[kMaxFrames] = {};
+    uint64_t nr_frames = 0;
+    uint64_t entries = 0;
+};
+
 struct Vcpu {
     uint32_t id = 0;
     abi::HostChannel* channel = nullptr;
@@ -31,12 +40,8 @@ struct Vcpu {
     TrapBounceTarget traps[256];
     uint64_t event_callback = 0, failsafe_callback = 0, syscall_callback = 0;
     bool syscall_disables_events = false;
-    uint64_t gdt_ents = 0;
-    uint64_t gdt_frames[FIRST_RESERVED_GDT_PAGE] = {};  // set_gdt frames, each holding a SegDesc type reference
-    uint64_t gdt_nr_frames = 0;
-    uint64_t ldt_ents = 0;                                // MMUEXT_SET_LDT
-    uint64_t ldt_frames[layout::percpu::kLdtPages] = {};  // each holding a SegDesc type reference
-    uint64_t ldt_nr_frames = 0;
+    DescriptorTable gdt;  // set_gdt
+    DescriptorTable ldt;  // MMUEXT_SET_LDT
 };
 
 struct Domain {

@@ -6,7 +6,7 @@
 #include <xen/xen.h>
 
 #include "monitor/arch/x86_64/cpu.hpp"
-#include "monitor/hypercall/descriptor_check.hpp"
+#include "monitor/hypercall/descriptor_table.hpp"
 #include "monitor/hypercall/guest_ptr.hpp"
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/lib/xen_errno.hpp"
@@ -17,8 +17,11 @@ namespace monitor {
 
 namespace {
 
-constexpr uint64_t kEntriesPerFrame = 512;
-constexpr uint64_t kMaxFrames = FIRST_RESERVED_GDT_PAGE;
+static_assert(FIRST_RESERVED_GDT_PAGE <= DescriptorTable::kMaxFrames);
+
+uint64_t* gdt_copy(const Vcpu& v) {
+    return reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kGdtOffset);
+}
 
 }  // namespace
 
@@ -27,50 +30,30 @@ int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
     const uint64_t entries = a.a2();
     if (entries > FIRST_RESERVED_GDT_ENTRY)
         return -EINVAL;
-    const uint64_t nr = (entries + kEntriesPerFrame - 1) / kEntriesPerFrame;
-    uint64_t frames[kMaxFrames];
+    const uint64_t nr = (entries + kDescriptorsPerFrame - 1) / kDescriptorsPerFrame;
+    uint64_t frames[FIRST_RESERVED_GDT_PAGE];
     if (nr && !GuestPtr<uint64_t>(a.a1()).read_bytes(frames, nr * sizeof(uint64_t)))
         return -EFAULT;
-    for (uint64_t i = 0; i < nr; ++i) {
-        if (!is_domain_mfn(frames[i]))
-            return -EINVAL;
-        const auto* d = frame_ptr<const uint64_t>(frames[i]);
-        const uint64_t n = (i + 1 < nr) ? kEntriesPerFrame : entries - i * kEntriesPerFrame;
-        for (uint64_t e = 0; e < n; ++e)
-            if (!guest_descriptor_ok(d[e]))
-                return -EINVAL;
-    }
-    uint64_t taken = 0;
-    for (; taken < nr; ++taken)
-        if (mm::get_page_type(frames[taken], mm::FrameType::SegDesc) < 0)
-            break;
-    if (taken < nr) {
-        for (uint64_t i = 0; i < taken; ++i)
-            mm::put_page_type(frames[i]);
-        return -EINVAL;
-    }
-    for (uint64_t i = 0; i < v.gdt_nr_frames; ++i)
-        mm::put_page_type(v.gdt_frames[i]);
+    if (int64_t rc = take_descriptor_frames(frames, entries); rc < 0)
+        return rc;
+    const uint64_t old_entries = v.gdt.entries;
+    replace_descriptor_frames(v.gdt, frames, entries);
 
-    auto* gdt = reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kGdtOffset);
+    uint64_t* gdt = gdt_copy(v);
     for (uint64_t e = 0; e < FIRST_RESERVED_GDT_ENTRY; ++e) {
         const uint64_t src =
-            e < entries ? frame_ptr<const uint64_t>(frames[e / kEntriesPerFrame])[e % kEntriesPerFrame] : 0;
+            e < entries ? frame_ptr<const uint64_t>(frames[e / kDescriptorsPerFrame])[e % kDescriptorsPerFrame] : 0;
         if (gdt[e] != src)
             gdt[e] = src;
-        if (e >= entries && e >= v.gdt_ents)
+        if (e >= entries && e >= old_entries)
             break;  // the rest is already zero
     }
-    for (uint64_t i = 0; i < nr; ++i)
-        v.gdt_frames[i] = frames[i];
-    v.gdt_nr_frames = nr;
-    v.gdt_ents = entries;
     return 0;
 }
 
 // update_descriptor(maddr, desc): the one way to change a descriptor page.
 // The frame must be the guest's and not a page table; if it is part of a
-// loaded GDT, this vCPU's copy is updated too.
+// loaded GDT or LDT, this vCPU's copy is updated too.
 int64_t hc_update_descriptor(GuestRegs&, HypercallArgs a) {
     const uint64_t maddr = a.a1(), desc = a.a2();
     const uint64_t mfn = maddr >> layout::kPageShift;
@@ -84,12 +67,8 @@ int64_t hc_update_descriptor(GuestRegs&, HypercallArgs a) {
     const unsigned index = static_cast<unsigned>((maddr & (layout::kPageSize - 1)) / 8);
     frame_ptr<uint64_t>(mfn)[index] = desc;
     const Vcpu& v = current();
-    update_ldt_copy(mfn, index, desc);
-    for (uint64_t i = 0; i < v.gdt_nr_frames; ++i) {
-        const uint64_t entry = i * kEntriesPerFrame + index;
-        if (v.gdt_frames[i] == mfn && entry < v.gdt_ents)
-            reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kGdtOffset)[entry] = desc;
-    }
+    update_descriptor_copy(v.gdt, gdt_copy(v), mfn, index, desc);
+    update_descriptor_copy(v.ldt, ldt_copy(v), mfn, index, desc);
     return 0;
 }
 

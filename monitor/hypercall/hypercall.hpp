@@ -56,10 +56,9 @@ int64_t hc_update_descriptor(GuestRegs&, HypercallArgs);
 int64_t hc_fpu_taskswitch(GuestRegs&, HypercallArgs);
 int64_t hc_multicall(GuestRegs&, HypercallArgs);
 
-// MMUEXT_SET_LDT, and keeping the loaded LDT's copy current when
-// update_descriptor writes one of its frames.
+// MMUEXT_SET_LDT (hypercall/ldt.cpp), and where this vCPU's LDT copy lives.
 int64_t set_ldt(uint64_t linear_addr, uint64_t entries);
-void update_ldt_copy(uint64_t mfn, unsigned index, uint64_t desc);
+uint64_t* ldt_copy(const Vcpu& v);
 
 // Writes the hypercall page at guest-virtual `va` (through its frame).
 void write_hypercall_page(uint64_t mfn);

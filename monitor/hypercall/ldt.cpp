@@ -5,9 +5,10 @@
 #include <stdint.h>
 #include <xen/xen.h>
 
-#include "monitor/hypercall/descriptor_check.hpp"
+#include "monitor/hypercall/descriptor_table.hpp"
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/lib/xen_errno.hpp"
+#include "monitor/mm/address_space.hpp"
 #include "monitor/mm/pv_mmu.hpp"
 #include "monitor/state.hpp"
 #include "pagetables/entry.hpp"
@@ -17,17 +18,13 @@ namespace monitor {
 namespace {
 
 constexpr uint64_t kMaxEntries = 8192;
-constexpr uint64_t kEntriesPerPage = 512;
+static_assert(layout::percpu::kLdtPages == DescriptorTable::kMaxFrames);
+static_assert(kMaxEntries == DescriptorTable::kMaxFrames * kDescriptorsPerFrame);
 constexpr uint16_t kLdtSelector = 0xe050;  // reserved GDT entries 10-11
-
-uint64_t* ldt_copy(const Vcpu& v) {
-    return reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kLdtOffset);
-}
 
 // Machine frame behind a guest-virtual page of the current address space, or 0.
 uint64_t frame_of(const Vcpu& v, uint64_t va) {
-    const uint64_t l4 = (!v.kernel_mode && v.user_l4_mfn) ? v.user_l4_mfn : v.kernel_l4_mfn;
-    const uint64_t l1 = mm::find_l1(l4, va);
+    const uint64_t l1 = mm::find_l1(active_l4_mfn(v), va);
     if (l1 == 0)
         return 0;
     const uint64_t e = frame_ptr<const uint64_t>(l1)[pt::table_index(va, 1)];
@@ -48,13 +45,6 @@ void load_ldt(const Vcpu& v, uint64_t entries) {
     asm volatile("lldt %0" ::"r"(selector) : "memory");
 }
 
-void drop_frames(Vcpu& v) {
-    for (uint64_t i = 0; i < v.ldt_nr_frames; ++i)
-        mm::put_page_type(v.ldt_frames[i]);
-    v.ldt_nr_frames = 0;
-    v.ldt_ents = 0;
-}
-
 }  // namespace
 
 int64_t set_ldt(uint64_t linear_addr, uint64_t entries) {
@@ -62,51 +52,24 @@ int64_t set_ldt(uint64_t linear_addr, uint64_t entries) {
     if (entries > kMaxEntries || (linear_addr & (layout::kPageSize - 1)) != 0 || !pt::is_canonical(linear_addr) ||
         (linear_addr >= HYPERVISOR_VIRT_START && linear_addr < HYPERVISOR_VIRT_END))
         return -EINVAL;
-    if (entries == 0) {
-        drop_frames(v);
-        load_ldt(v, 0);
-        return 0;
-    }
-    const uint64_t pages = (entries + kEntriesPerPage - 1) / kEntriesPerPage;
-    uint64_t frames[layout::percpu::kLdtPages];
-    for (uint64_t i = 0; i < pages; ++i) {
+    uint64_t frames[DescriptorTable::kMaxFrames];
+    for (uint64_t i = 0; i < (entries + kDescriptorsPerFrame - 1) / kDescriptorsPerFrame; ++i) {
         frames[i] = frame_of(v, linear_addr + i * layout::kPageSize);
         if (!is_domain_mfn(frames[i]))
             return -EINVAL;
-        const auto* d = frame_ptr<const uint64_t>(frames[i]);
-        const uint64_t n = i + 1 < pages ? kEntriesPerPage : entries - i * kEntriesPerPage;
-        for (uint64_t e = 0; e < n; ++e)
-            if (!guest_descriptor_ok(d[e]))
-                return -EINVAL;
     }
-    uint64_t taken = 0;
-    for (; taken < pages; ++taken)
-        if (mm::get_page_type(frames[taken], mm::FrameType::SegDesc) < 0)
-            break;
-    if (taken < pages) {
-        for (uint64_t i = 0; i < taken; ++i)
-            mm::put_page_type(frames[i]);
-        return -EINVAL;
-    }
-    drop_frames(v);
+    if (int64_t rc = take_descriptor_frames(frames, entries); rc < 0)
+        return rc;
+    replace_descriptor_frames(v.ldt, frames, entries);
     uint64_t* copy = ldt_copy(v);
     for (uint64_t e = 0; e < entries; ++e)
-        copy[e] = frame_ptr<const uint64_t>(frames[e / kEntriesPerPage])[e % kEntriesPerPage];
-    for (uint64_t i = 0; i < pages; ++i)
-        v.ldt_frames[i] = frames[i];
-    v.ldt_nr_frames = pages;
-    v.ldt_ents = entries;
+        copy[e] = frame_ptr<const uint64_t>(frames[e / kDescriptorsPerFrame])[e % kDescriptorsPerFrame];
     load_ldt(v, entries);
     return 0;
 }
 
-void update_ldt_copy(uint64_t mfn, unsigned index, uint64_t desc) {
-    Vcpu& v = current();
-    for (uint64_t i = 0; i < v.ldt_nr_frames; ++i) {
-        const uint64_t entry = i * kEntriesPerPage + index;
-        if (v.ldt_frames[i] == mfn && entry < v.ldt_ents)
-            ldt_copy(v)[entry] = desc;
-    }
+uint64_t* ldt_copy(const Vcpu& v) {
+    return reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kLdtOffset);
 }
 
 }  // namespace monitor

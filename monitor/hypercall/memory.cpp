@@ -22,8 +22,6 @@ namespace {
 constexpr uint64_t kMaxBatch = 1u << 20;
 constexpr uint64_t kMemopCmdMask = (1u << 6) - 1;  // Xen: low bits are the command, the rest an extent start
 
-uint64_t active_l4(const Vcpu& v) { return (!v.kernel_mode && v.user_l4_mfn) ? v.user_l4_mfn : v.kernel_l4_mfn; }
-
 // Which vCPUs a flush covers: Xen's UVMF_LOCAL/UVMF_ALL, or a guest pointer
 // to a vCPU bitmap (UVMF_MULTI, MMUEXT_*_MULTI). Empty on a bad pointer.
 bool flush_scope_from_mask(uint64_t mask_ptr, FlushScope& scope) {
@@ -91,7 +89,7 @@ int64_t hc_update_va_mapping(GuestRegs&, HypercallArgs a) {
     const uint64_t va = a.a1(), val = a.a2(), flags = a.a3();
     if (!pt::is_canonical(va) || (va >= HYPERVISOR_VIRT_START && va < HYPERVISOR_VIRT_END))
         return -EINVAL;
-    const uint64_t l1 = mm::find_l1(active_l4(v), va);
+    const uint64_t l1 = mm::find_l1(active_l4_mfn(v), va);
     if (l1 == 0)
         return -EINVAL;
     if (int rc = mm::update_entry(l1, pt::table_index(va, 1), val); rc < 0)

@@ -9,8 +9,7 @@ uint64_t loaded_cr3[layout::kMaxVcpus];
 }
 
 void load_guest_cr3(Vcpu& v) {
-    const uint64_t l4 = (!v.kernel_mode && v.user_l4_mfn) ? v.user_l4_mfn : v.kernel_l4_mfn;
-    const uint64_t cr3 = l4 << layout::kPageShift;
+    const uint64_t cr3 = active_l4_mfn(v) << layout::kPageShift;
     if (loaded_cr3[v.id] == cr3)
         return;
     cpu::write_cr3(cr3);

@@ -97,12 +97,11 @@ private:
                 return false;
             if (v.user_l4_mfn && !reference(v.user_l4_mfn, "a user base pointer"))
                 return false;
-            for (uint64_t i = 0; i < v.gdt_nr_frames; ++i)
-                if (!reference(v.gdt_frames[i], "a GDT frame"))
-                    return false;
-            for (uint64_t i = 0; i < v.ldt_nr_frames; ++i)
-                if (!reference(v.ldt_frames[i], "an LDT frame"))
-                    return false;
+            const DescriptorTable* tables[] = {&v.gdt, &v.ldt};
+            for (const DescriptorTable* table : tables)
+                for (uint64_t i = 0; i < table->nr_frames; ++i)
+                    if (!reference(table->frames[i], "a GDT or LDT frame"))
+                        return false;
         }
         return true;
     }

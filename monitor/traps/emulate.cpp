@@ -2,6 +2,7 @@
 
 #include "monitor/arch/x86_64/cpu.hpp"
 #include "monitor/log.hpp"
+#include "monitor/mm/address_space.hpp"
 #include "monitor/state.hpp"
 #include "monitor/traps/bounce.hpp"
 #include "pagetables/entry.hpp"
@@ -114,8 +115,7 @@ bool emulate_privileged(GuestRegs& r) {
             return false;
     }
     if (insn[at] == 0x0f && insn[at + 1] == 0x20 && ((insn[at + 2] >> 3) & 7) == 3 && (insn[at + 2] >> 6) == 3) {
-        const uint64_t l4 = (!v.kernel_mode && v.user_l4_mfn) ? v.user_l4_mfn : v.kernel_l4_mfn;
-        *gpr(r, (insn[at + 2] & 7) | ((rex & 1) << 3)) = l4 << 12;
+        *gpr(r, (insn[at + 2] & 7) | ((rex & 1) << 3)) = active_l4_mfn(v) << 12;
         r.rip += at + 3;
         v.counters->emulated_privileged++;
         return true;
