@@ -32,20 +32,18 @@ inline long write_pte(uint64_t pte_machine_address, uint64_t value, unsigned* do
     return hv::mmu_update(&request, 1, done, DOMID_SELF);
 }
 
-inline long mmuext(unsigned command, uint64_t linear_address = 0) {
+// One mmuext_op. arg2 is written through its widest member, which covers
+// nr_ents (SET_LDT), vcpumask (the MULTI flushes) and src_mfn (COPY_PAGE).
+inline long mmuext_raw(unsigned command, uint64_t arg1, uint64_t arg2 = 0) {
     mmuext_op_t op{};
     op.cmd = command;
-    op.arg1.linear_addr = linear_address;
+    op.arg1.mfn = arg1;  // arg1 is an mfn or a linear address: one 64-bit field
+    op.arg2.src_mfn = arg2;
     unsigned done = 0;
     return hv::mmuext_op(&op, 1, &done, DOMID_SELF);
 }
 
-inline long mmuext_mfn(unsigned command, uint64_t mfn) {
-    mmuext_op_t op{};
-    op.cmd = command;
-    op.arg1.mfn = mfn;
-    unsigned done = 0;
-    return hv::mmuext_op(&op, 1, &done, DOMID_SELF);
-}
+inline long mmuext(unsigned command, uint64_t linear_address = 0) { return mmuext_raw(command, linear_address); }
+inline long mmuext_mfn(unsigned command, uint64_t mfn) { return mmuext_raw(command, mfn); }
 
 }  // namespace mmu

@@ -16,14 +16,7 @@ constexpr uint64_t kFlatDataDpl3 = 0x00cff3000000ffff;
 constexpr uint64_t kFlatDataDpl0 = 0x00cf93000000ffff;
 constexpr uint16_t kLdtSelector0 = 0x7;  // index 0, TI (LDT), RPL 3
 
-long set_ldt(uint64_t va, unsigned entries) {
-    mmuext_op_t op{};
-    op.cmd = MMUEXT_SET_LDT;
-    op.arg1.linear_addr = va;
-    op.arg2.nr_ents = entries;
-    unsigned done = 0;
-    return hv::mmuext_op(&op, 1, &done, DOMID_SELF);
-}
+long set_ldt(uint64_t va, unsigned entries) { return mmu::mmuext_raw(MMUEXT_SET_LDT, va, entries); }
 
 void load_fs(uint16_t selector) {
     asm volatile("1: mov %0, %%fs\n2:\n\t" PROBE_FIXUP_ENTRY("1b", "2b")::"r"(selector) : "memory");

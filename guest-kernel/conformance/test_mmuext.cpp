@@ -9,22 +9,10 @@ extern "C" char tlb_victim[], tlb_decoy[], tlb_window[];
 namespace {
 
 long mmuext_multi(unsigned command, uint64_t linear_address, const unsigned long* mask) {
-    mmuext_op_t op{};
-    op.cmd = command;
-    op.arg1.linear_addr = linear_address;
-    set_xen_guest_handle(op.arg2.vcpumask, mask);
-    unsigned done = 0;
-    return hv::mmuext_op(&op, 1, &done, DOMID_SELF);
+    return mmu::mmuext_raw(command, linear_address, physmap::address_of(mask));
 }
 
-long copy_page(uint64_t dst_mfn, uint64_t src_mfn) {
-    mmuext_op_t op{};
-    op.cmd = MMUEXT_COPY_PAGE;
-    op.arg1.mfn = dst_mfn;
-    op.arg2.src_mfn = src_mfn;
-    unsigned done = 0;
-    return hv::mmuext_op(&op, 1, &done, DOMID_SELF);
-}
+long copy_page(uint64_t dst_mfn, uint64_t src_mfn) { return mmu::mmuext_raw(MMUEXT_COPY_PAGE, dst_mfn, src_mfn); }
 
 }  // namespace
 
