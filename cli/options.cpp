@@ -4,6 +4,9 @@
 #include <charconv>
 #include <fstream>
 
+#include <fmt/format.h>
+
+#include "guest-abi/xpti_options.hpp"
 #include "vmm/layout.hpp"
 
 namespace pvvmm::cli {
@@ -43,6 +46,74 @@ Result<XptiChoice> parse_xpti(const std::string& text) {
     if (text == "auto")
         return XptiChoice::Auto;
     return bad_input("--xpti '{}' is not one of on, off, auto", text);
+}
+
+Result<abi::PcidChoice> parse_pcid(const std::string& text) {
+    if (text == "on")
+        return abi::PcidChoice::On;
+    if (text == "off")
+        return abi::PcidChoice::Off;
+    if (text == "auto")
+        return abi::PcidChoice::Auto;
+    return bad_input("--pcid '{}' is not one of on, off, auto", text);
+}
+
+Result<bool> parse_on_off(const char* option, const std::string& text) {
+    if (text == "on")
+        return true;
+    if (text == "off")
+        return false;
+    return bad_input("{} '{}' is not one of on, off", option, text);
+}
+
+namespace {
+
+std::string opt_names() {
+    std::string names;
+    for (const auto& o : abi::kXptiOptNames)
+        names += fmt::format("{}{}", names.empty() ? "" : ", ", o.name);
+    return names;
+}
+
+}  // namespace
+
+Result<uint32_t> parse_xpti_opts(const std::string& text) {
+    uint32_t opts = abi::kXptiOptsDefault;
+    size_t start = 0;
+    while (start <= text.size()) {
+        const size_t comma = std::min(text.find(',', start), text.size());
+        const std::string word = text.substr(start, comma - start);
+        start = comma + 1;
+        if (word == "naive") {
+            opts = abi::kXptiOptsNaive;
+            continue;
+        }
+        if (word == "xen") {
+            opts = abi::kXptiOptsXen;
+            continue;
+        }
+        if (word == "all") {
+            opts = abi::kXptiOptsAll;
+            continue;
+        }
+        const bool drop = word.rfind("no-", 0) == 0 && word != "no-global";
+        const std::string name = drop ? word.substr(3) : word;
+        const auto* it = std::find_if(std::begin(abi::kXptiOptNames), std::end(abi::kXptiOptNames),
+                                      [&](const abi::XptiOptName& o) { return name == o.name; });
+        if (it == std::end(abi::kXptiOptNames))
+            return bad_input("--xpti-opt '{}': '{}' is not naive, xen, all, or one of {} (each may be prefixed no-)",
+                             text, word, opt_names());
+        opts = drop ? (opts & ~it->bit) : (opts | it->bit);
+    }
+    return opts;
+}
+
+std::string describe_xpti_opts(uint32_t opts) {
+    std::string out;
+    for (const auto& o : abi::kXptiOptNames)
+        if (opts & o.bit)
+            out += fmt::format("{}{}", out.empty() ? "" : ",", o.name);
+    return out.empty() ? "none (naive)" : out;
 }
 
 Result<int> parse_log_level(const std::string& text) {

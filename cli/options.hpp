@@ -15,6 +15,16 @@ enum class XptiChoice { Off, On, Auto };
 // "64M", "64MiB", "1G", "65536K" or a plain number of MiB.
 [[nodiscard]] Result<uint64_t> parse_memory(const std::string& text);
 [[nodiscard]] Result<XptiChoice> parse_xpti(const std::string& text);
+// --pcid on|off|auto.
+[[nodiscard]] Result<abi::PcidChoice> parse_pcid(const std::string& text);
+// --global-pages on|off.
+[[nodiscard]] Result<bool> parse_on_off(const char* option, const std::string& text);
+// --xpti-opt: comma-separated, applied left to right: a preset (naive, xen,
+// all) sets the whole list, a name adds that optimisation, no-<name> drops
+// it. Returns abi::XptiOpt bits.
+[[nodiscard]] Result<uint32_t> parse_xpti_opts(const std::string& text);
+[[nodiscard]] std::string describe_xpti_opts(uint32_t opts);
+
 // spdlog level names: trace debug info warn error critical off.
 [[nodiscard]] Result<int> parse_log_level(const std::string& text);
 // Seconds, fractional allowed; 0 means no limit.

@@ -19,6 +19,20 @@ void add_run_command(CLI::App& app, RunArgs& a) {
     run->add_option("guest", a.guest, "Guest kernel: an ELF with Xen PV notes");
     run->add_option("--xpti", a.xpti, "Meltdown mitigation XPTI: on, off or auto (on unless the CPU is not vulnerable)")
         ->capture_default_str();
+    run->add_option("--pcid", a.pcid,
+                    "With XPTI: use PCIDs (Xen's four; no-flush CR3 writes, INVPCID): on, off or auto "
+                    "(on when CPUID has PCID and INVPCID)")
+        ->capture_default_str();
+    run->add_option("--global-pages", a.global_pages,
+                    "Global pages (CR4.PGE) while XPTI is off: on or off (XPTI on never uses them, except "
+                    "--xpti-opt without no-global)")
+        ->capture_default_str();
+    run->add_option("--xpti-opt", a.xpti_opt,
+                    "XPTI optimisations, comma-separated, left to right: presets naive (none), xen (copy-avoid, "
+                    "flag-byte, no-global, single-flush: Xen after its 2018 series), all (xen plus pvvmm's "
+                    "root-cache, slot-copy); a name adds one, no-<name> removes it. E.g. naive,copy-avoid or "
+                    "all,no-slot-copy")
+        ->capture_default_str();
     run->add_option("--memory", a.memory, "Guest memory, e.g. 64M, 256M, 1G (multiple of 2 MiB)")
         ->capture_default_str();
     run->add_option("--cmdline", a.cmdline, "Guest command line (start_info.cmd_line)");
@@ -33,12 +47,18 @@ void add_run_command(CLI::App& app, RunArgs& a) {
                     "Check the PV MMU's frame types and counts every N hypercalls and at shutdown; "
                     "an inconsistency is a monitor panic (0: never)")
         ->capture_default_str();
+    run->add_option("--check-isolation", a.check_isolation_ms,
+                    "With XPTI on: walk every vCPU's restricted page tables every MS milliseconds while the guest "
+                    "runs and once at the end; any mapping of monitor memory outside the allowed set is a monitor "
+                    "panic (0: never)")
+        ->option_text("MS")
+        ->capture_default_str();
     run->add_flag("--count-single-steps", a.count_single_steps,
                   "Diagnostic: single-step all vCPUs and report the step count in --stats "
                   "(where KVM single-steps only ring 0, as on kvm_pvm, this counts monitor instructions; slow)");
     // Failure injection for pvvmm's own tests; not shown in --help.
     run->add_option("--test-hook", a.test_hook, "none, panic or triple-fault")
-        ->group("");  // none, panic, triple-fault, corrupt-frame-table
+        ->group("");  // none, panic, triple-fault, corrupt-frame-table, leak-into-restricted-root
     run->footer(kExitStatusHelp);
 }
 
@@ -83,6 +103,15 @@ int run_command(const RunArgs& a) {
     auto xpti = parse_xpti(a.xpti);
     if (!xpti)
         return fail(xpti.error());
+    auto pcid = parse_pcid(a.pcid);
+    if (!pcid)
+        return fail(pcid.error());
+    auto global_pages = parse_on_off("--global-pages", a.global_pages);
+    if (!global_pages)
+        return fail(global_pages.error());
+    auto xpti_opts = parse_xpti_opts(a.xpti_opt);
+    if (!xpti_opts)
+        return fail(xpti_opts.error());
     auto memory = parse_memory(a.memory);
     if (!memory)
         return fail(memory.error());
@@ -107,16 +136,24 @@ int run_command(const RunArgs& a) {
     options.kvm_path = a.kvm_device.c_str();
     options.count_single_steps = a.count_single_steps;
     options.audit_every = a.audit_every;
+    options.check_isolation_ms = a.check_isolation_ms;
     if (a.test_hook == "panic")
         options.test_hook = abi::TestHook::Panic;
     else if (a.test_hook == "triple-fault")
         options.test_hook = abi::TestHook::TripleFault;
     else if (a.test_hook == "corrupt-frame-table")
         options.test_hook = abi::TestHook::CorruptFrameTable;
+    else if (a.test_hook == "leak-into-restricted-root")
+        options.test_hook = abi::TestHook::LeakIntoRestrictedRoot;
     else if (a.test_hook != "none")
         return fail(
-            bad_input("--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table", a.test_hook));
+            bad_input("--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table, "
+                      "leak-into-restricted-root",
+                      a.test_hook));
     options.xpti = resolve_xpti(*xpti);
+    options.pcid = *pcid;
+    options.global_pages = *global_pages;
+    options.xpti_opts = *xpti_opts;
     options.log_level = static_cast<uint8_t>(*level);
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
     options.guest_name = a.guest.empty() ? "bundled demo" : a.guest;

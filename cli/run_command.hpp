@@ -8,6 +8,9 @@ namespace pvvmm::cli {
 struct RunArgs {
     std::string guest;  // empty: the bundled demo guest
     std::string xpti = "auto";
+    std::string pcid = "auto";
+    std::string global_pages = "on";
+    std::string xpti_opt = "all";
     std::string memory = "64M";
     std::string cmdline;
     std::string timeout = "60";
@@ -17,6 +20,7 @@ struct RunArgs {
     bool stats = false;
     bool count_single_steps = false;
     unsigned audit_every = 0;
+    unsigned check_isolation_ms = 0;
     std::string test_hook = "none";
 };
 

@@ -60,7 +60,22 @@ void print_stats(std::FILE* out, const RunResult& result) {
         fmt::print(out, "vCPU {}:\n", i);
         fmt::print(out, "  {:<40} {:>12}\n", "guest entries", c.guest_entries);
         fmt::print(out, "  {:<40} {:>12}\n", "guest exits", c.guest_exits);
-        fmt::print(out, "  {:<40} {:>12}\n", "CR3 writes", c.cr3_writes);
+        const bool xpti = c.xpti_state & abi::kXptiStateOn;
+        // entry.S switches CR3 on every entry and exit under XPTI (not counted there).
+        const uint64_t switches = xpti ? c.guest_entries + c.guest_exits : 0;
+        fmt::print(out, "  XPTI {}, PCID {}, global pages {}\n", xpti ? "on" : "off",
+                   c.xpti_state & abi::kXptiStatePcid ? "in use" : "not in use",
+                   c.xpti_state & abi::kXptiStateGlobal ? "on" : "off");
+        fmt::print(out, "  {:<40} {:>12}\n", "CR3 writes", c.cr3_writes + switches);
+        row(out, "CR3 writes: XPTI entry/exit switches", switches);
+        row(out, "L4 copies", c.l4_copies);
+        row(out, "L4 slots copied", c.l4_slots_copied);
+        row(out, "root cache hits", c.root_cache_hits);
+        row(out, "root cache misses", c.root_cache_misses);
+        row(out, "root cache slot updates", c.root_slot_updates);
+        row(out, "PGE toggles", c.pge_toggles);
+        for (unsigned t = 0; t < 4; ++t)
+            row(out, fmt::format("INVPCID type {}", t).c_str(), c.invpcids[t]);
         for (uint32_t reason = 0; reason < abi::kFlushReasons; ++reason) {
             const char* name = abi::flush_reason_name(static_cast<abi::FlushReason>(reason));
             row(out, fmt::format("TLB flushes: {}", name).c_str(), c.tlb_flushes[reason]);

@@ -9,9 +9,11 @@
 namespace abi {
 
 inline constexpr uint64_t kBootInfoMagic = 0x4f4f424d4d565650ull;  // "PVVMMBOO"
-inline constexpr uint32_t kBootInfoVersion = 1;
+inline constexpr uint32_t kBootInfoVersion = 2;
 
 enum class XptiMode : uint8_t { Off = 0, On = 1 };
+// PCID use: Auto = on when CPUID reports PCID and INVPCID.
+enum class PcidChoice : uint8_t { Off = 0, On = 1, Auto = 2 };
 
 // Failure injection for the host's own tests (`pvvmm run --test-hook`): the
 // monitor fails on purpose right after its per-CPU set-up on vCPU 0 (or,
@@ -21,6 +23,8 @@ enum class TestHook : uint8_t {
     Panic = 1,
     TripleFault = 2,
     CorruptFrameTable = 3,  // one extra type reference on the initial L4: the audit must notice
+    // A direct-map page mapped into vCPU 0's restricted root after boot: --check-isolation must notice.
+    LeakIntoRestrictedRoot = 4,
 };
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).
@@ -57,9 +61,17 @@ struct BootInfo {
     uint8_t pad;
     uint32_t audit_every;  // consistency audit every N hypercalls and at shutdown (0: never)
     DomainInfo domain;
+    // XPTI (used when xpti == On): restricted roots (layout::kXptiRootsPerVcpu
+    // per vCPU, contiguous), optimisations (abi::XptiOpt bits), PCID choice.
+    uint64_t xpti_roots_gpa;
+    uint32_t xpti_opts;
+    PcidChoice pcid;
+    uint8_t global_pages;  // CR4.PGE when XPTI is off (XPTI on: only the naive baseline uses it)
+    uint8_t pad2[2];
 };
 
 static_assert(sizeof(DomainInfo) == 15 * 8);
 static_assert(__builtin_offsetof(BootInfo, domain) == 56);
+static_assert(sizeof(BootInfo) == 56 + sizeof(DomainInfo) + 16);
 
 }  // namespace abi

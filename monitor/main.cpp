@@ -12,6 +12,7 @@
 #include "monitor/mm/pv_mmu.hpp"
 #include "monitor/quirks/probe.hpp"
 #include "monitor/state.hpp"
+#include "monitor/xpti/xpti.hpp"
 #include "pagetables/entry.hpp"
 
 extern "C" [[noreturn]] void enter_frame(monitor::GuestRegs* regs);
@@ -29,10 +30,8 @@ void use_cheapest_syscall_entry();
     log(LogLevel::Info, "host KVM quirks: %s", quirks::describe(d.quirks));
     log(LogLevel::Debug, "bare ring 3 -> 0 -> 3 round trip (int3 + iretq): median %lu cycles, min %lu",
         channel().bare_round_trip_median, channel().bare_round_trip_min);
-    if (d.boot.xpti == abi::XptiMode::On)
-        log(LogLevel::Warn, "XPTI requested but not yet in effect: this monitor has no XPTI yet");
-
     use_cheapest_syscall_entry();
+    xpti::init(v);
 
     const auto& dom = d.boot.domain;
     d.shared_info = frame_ptr<shared_info_t>(dom.shared_info_mfn);
@@ -58,6 +57,8 @@ void use_cheapest_syscall_entry();
     }
 
     load_guest_cr3(v);
+    if (d.boot.test_hook == abi::TestHook::LeakIntoRestrictedRoot)
+        xpti::leak_into_restricted_root();
     cpu::wrmsr(cpu::kMsrFsBase, 0);
     cpu::wrmsr(cpu::kMsrGsBase, 0);
     log(LogLevel::Debug, "entering guest at %#lx, start_info %#lx, stack %#lx", dom.entry, dom.start_info_va,
@@ -72,6 +73,7 @@ void use_cheapest_syscall_entry();
     r.rsi = dom.start_info_va;
     r.rflags = 0x202;
     v.counters->guest_exits++;
+    xpti::before_exit(v);
     enter_frame(&r);
 }
 
@@ -90,7 +92,8 @@ void use_cheapest_syscall_entry() {
 void run_test_hook(abi::TestHook hook) {
     switch (hook) {
     case abi::TestHook::None:
-    case abi::TestHook::CorruptFrameTable:  // applied in boot_domain
+    case abi::TestHook::CorruptFrameTable:       // applied in boot_domain
+    case abi::TestHook::LeakIntoRestrictedRoot:  // applied by the XPTI set-up (not yet implemented)
         return;
     case abi::TestHook::Panic: panic("test hook: panic on purpose");
     case abi::TestHook::TripleFault:

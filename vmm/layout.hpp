@@ -94,13 +94,68 @@ inline constexpr uint64_t kGdtPages = 16;
 inline constexpr uint64_t kGdtReservedOffset = kGdtOffset + 14 * kPageSize;
 inline constexpr uint64_t kLdtOffset = 0x20000;  // 16 pages: validated copy of the guest's LDT
 inline constexpr uint64_t kLdtPages = 16;
-inline constexpr uint64_t kEnd = 0x30000;
+inline constexpr uint64_t kIdtOffset = 0x30000;  // this CPU's IDT (per CPU so XPTI maps only its own)
+inline constexpr uint64_t kEnd = 0x31000;
+
+// Every mapped piece of a per-CPU area. `restricted`: also mapped in that
+// CPU's XPTI restricted root (what entry and exit need); the rest is
+// reachable only from the monitor's full view.
+struct Piece {
+    uint64_t offset, size;
+    bool executable, restricted;
+    const char* what;
+};
+inline constexpr Piece kPieces[] = {
+    {kStubOffset, 0x1000, true, true, "syscall entry stub"},
+    {kScratchOffset, 0x1000, false, false, "scratch"},
+    {kStackOffset, kStackSize, false, true, "stack and CpuInfo"},
+    {kIstNmiOffset, 0x1000, false, true, "NMI stack"},
+    {kIstDfOffset, 0x1000, false, true, "#DF stack"},
+    {kIstMcOffset, 0x1000, false, true, "#MC stack"},
+    {kTssOffset, 0x1000, false, true, "TSS"},
+    {kGdtOffset, kGdtPages* kPageSize, false, true, "GDT"},
+    {kLdtOffset, kLdtPages* kPageSize, false, true, "LDT"},
+    {kIdtOffset, 0x1000, false, true, "IDT"},
+};
 }  // namespace percpu
+
+// ---- XPTI ----
+// The monitor's entry text (entry.S, section .text.entry) opens the image;
+// the linker script checks it fits. It is all of the image a restricted
+// root maps.
+inline constexpr uint64_t kEntryTextVirt = kMonitorImageVirt;
+inline constexpr uint64_t kEntryTextSize = 0x2000;
+// Restricted roots per vCPU (a cache keyed by guest L4 with --xpti-opt
+// root-cache, else only the first is used). Host-built in the monitor's
+// page-table pool, contiguous: vCPU v, root k at BootInfo::xpti_roots_gpa +
+// (v * kXptiRootsPerVcpu + k) * kPageSize.
+inline constexpr unsigned kXptiRootsPerVcpu = 8;
+
+// The allowed set: what of the monitor a vCPU's restricted root may map,
+// besides the guest-visible slots 256/257 (read-only M2P and the syscall
+// trampoline). The host builds restricted roots from this list and the
+// isolation check (vmm/isolation/) walks them against it.
+struct MonitorRange {
+    uint64_t va, size;
+    bool executable;
+    const char* what;
+};
+inline constexpr unsigned kMaxRestrictedRanges = 16;
 
 constexpr uint64_t percpu_virt(uint32_t cpu) { return kPercpuVirt + cpu * kPercpuVirtStride; }
 constexpr uint64_t percpu_gpa(uint32_t cpu) { return kPercpuGpa + cpu * kPercpuGpaStride; }
 constexpr uint64_t channel_gpa(uint32_t cpu) { return kChannelGpa + cpu * kChannelSize; }
 constexpr uint64_t direct_map(uint64_t gpa) { return kDirectMapVirt + gpa; }
+
+// Fills `out` with the monitor ranges CPU `cpu`'s restricted roots map; returns the count.
+constexpr unsigned restricted_ranges(uint32_t cpu, MonitorRange (&out)[kMaxRestrictedRanges]) {
+    unsigned n = 0;
+    out[n++] = MonitorRange{kEntryTextVirt, kEntryTextSize, true, "entry text"};
+    for (const auto& p : percpu::kPieces)
+        if (p.restricted)
+            out[n++] = MonitorRange{percpu_virt(cpu) + p.offset, p.size, p.executable, p.what};
+    return n;
+}
 
 static_assert(kChannelGpa + kMaxVcpus * kChannelSize <= kSharedInfoGpa);
 static_assert(kPercpuGpa + kMaxVcpus * kPercpuGpaStride <= kM2pGpa);

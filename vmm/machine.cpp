@@ -8,6 +8,7 @@
 #include "guest-abi/boot_info.hpp"
 #include "vmm/domain/builder.hpp"
 #include "vmm/elf/guest_image.hpp"
+#include "vmm/isolation/isolation_watch.hpp"
 #include "vmm/kvm/system.hpp"
 #include "vmm/kvm/vm.hpp"
 #include "vmm/layout.hpp"
@@ -92,6 +93,26 @@ Result<void> init_vcpu(const kvm::Vcpu& vcpu, const MonitorImage& monitor, const
     return vcpu.set_regs(regs);
 }
 
+// --check-isolation: only XPTI has restricted roots to walk.
+std::unique_ptr<isolation::IsolationWatch> start_isolation_watch(const RunOptions& options, const MonitorImage& monitor,
+                                                                 const abi::DomainInfo& domain, const GuestMemory& mem,
+                                                                 RunControl& control) {
+    if (options.check_isolation_ms == 0)
+        return nullptr;
+    if (options.xpti != abi::XptiMode::On) {
+        spdlog::warn("--check-isolation: XPTI is off, so there are no restricted roots to check");
+        return nullptr;
+    }
+    if (monitor.xpti_roots_gpa == 0) {
+        spdlog::warn("--check-isolation: no restricted roots were built, nothing to check");
+        return nullptr;
+    }
+    const isolation::Scope scope{monitor.xpti_roots_gpa, options.nr_vcpus, mem.size(), domain.first_mfn,
+                                 domain.nr_pages};
+    return std::make_unique<isolation::IsolationWatch>(mem, scope,
+                                                       std::chrono::milliseconds(options.check_isolation_ms), control);
+}
+
 void install_kick_handler() {
     struct sigaction sa {};
     sa.sa_handler = [](int) {};  // only interrupts KVM_RUN
@@ -142,6 +163,10 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     boot->monitor_l4_gpa = monitor->l4_gpa;
     boot->monitor_image_end = monitor->image_end;
     boot->xpti = options.xpti;
+    boot->xpti_roots_gpa = monitor->xpti_roots_gpa;
+    boot->xpti_opts = options.xpti_opts;
+    boot->pcid = options.pcid;
+    boot->global_pages = options.global_pages ? 1 : 0;
     boot->log_level = options.log_level;
     boot->test_hook = options.test_hook;
     boot->audit_every = options.audit_every;
@@ -165,6 +190,7 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     }
     for (auto& t : threads)
         t->start();
+    auto watch = start_isolation_watch(options, *monitor, *domain, *mem, control);
     if (!control.wait(options.timeout))
         control.finish(Outcome::Timeout, fmt::format("guest still running after the --timeout of {} s",
                                                      options.timeout.count() / 1000.0));
@@ -176,6 +202,14 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     RunResult result;
     result.outcome = control.outcome();
     result.detail = control.detail();
+    if (watch) {
+        // Whatever ended the run, a leak outranks it.
+        const auto summary = watch->finish();
+        if (summary.distinct_violations != 0) {
+            result.outcome = Outcome::MonitorPanic;
+            result.detail = isolation::violation_detail(summary);
+        }
+    }
     const auto& boot_channel = threads.front()->channel();
     result.quirks = boot_channel.quirks;
     result.bare_round_trip_median = boot_channel.bare_round_trip_median;

@@ -10,6 +10,7 @@
 
 #include "guest-abi/boot_info.hpp"
 #include "guest-abi/counters.hpp"
+#include "guest-abi/xpti_options.hpp"
 #include "vmm/domain/domain_layout.hpp"
 #include "vmm/result.hpp"
 
@@ -26,8 +27,11 @@ enum class Outcome {
 struct RunOptions {
     uint32_t nr_vcpus = 1;
     abi::XptiMode xpti = abi::XptiMode::Off;
-    uint8_t log_level = 2;                 // spdlog::level::info
-    std::chrono::milliseconds timeout{0};  // 0: none
+    uint32_t xpti_opts = abi::kXptiOptsDefault;    // abi::XptiOpt bits (--xpti-opt)
+    abi::PcidChoice pcid = abi::PcidChoice::Auto;  // --pcid
+    bool global_pages = true;                      // --global-pages (CR4.PGE without XPTI)
+    uint8_t log_level = 2;                         // spdlog::level::info
+    std::chrono::milliseconds timeout{0};          // 0: none
     const char* kvm_path = "/dev/kvm";
     // Diagnostic: single-step every vCPU and count the steps (on hosts whose
     // single-step steps only ring 0, that counts ring-0 instructions).
@@ -36,6 +40,9 @@ struct RunOptions {
     uint32_t audit_every = 0;  // PV MMU consistency audit every N hypercalls and at shutdown
     std::string guest_name;    // for the start-up log line
     std::string xpti_choice;   // as the user gave it (on/off/auto)
+    // XPTI: walk every restricted root every N ms and at the end (0: never);
+    // a mapping outside the allowed set ends the run as a monitor panic.
+    uint32_t check_isolation_ms = 0;
 };
 
 struct VcpuReport {

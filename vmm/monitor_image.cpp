@@ -32,6 +32,45 @@ Result<void> map_or_fail(pt::Status st, const char* what, uint64_t va) {
     return {};
 }
 
+// Monitor code is read-only and executable, everything else read-write and NX.
+uint64_t piece_flags(bool executable) { return executable ? pt::kPresent : kSupervisorRw; }
+
+// XPTI's restricted roots, layout::kXptiRootsPerVcpu per vCPU in one run of
+// frames: the guest-visible slots 256/257 as in every guest L4, and of the
+// monitor only layout::restricted_ranges() (the allowed set). The monitor
+// fills the guest slots. Built whatever --xpti says: a few frames, and one
+// layout for all runs.
+Result<uint64_t> build_restricted_roots(GuestTableMemory& tables, FramePool& pool, uint64_t monitor_l4,
+                                        uint32_t nr_vcpus) {
+    const uint64_t first = pool.next;
+    for (uint32_t i = 0; i < nr_vcpus * layout::kXptiRootsPerVcpu; ++i)
+        if (!pool.alloc_table())
+            return Error{ErrorKind::Internal, "building XPTI restricted roots: monitor page-table pool exhausted"};
+    const unsigned m2p_slots[] = {pt::table_index(layout::kM2pRoVirt, 4), pt::table_index(layout::kM2pRoAliasVirt, 4)};
+    for (uint32_t cpu = 0; cpu < nr_vcpus; ++cpu) {
+        const uint64_t root = first + uint64_t{cpu} * layout::kXptiRootsPerVcpu * layout::kPageSize;
+        for (unsigned slot : m2p_slots)
+            tables.write(root, slot, tables.read(monitor_l4, slot));
+        layout::MonitorRange ranges[layout::kMaxRestrictedRanges];
+        const unsigned n = layout::restricted_ranges(cpu, ranges);
+        for (unsigned i = 0; i < n; ++i) {
+            const auto& r = ranges[i];
+            const bool image = r.va == layout::kEntryTextVirt;
+            const uint64_t pa0 =
+                image ? layout::kMonitorImageGpa : layout::percpu_gpa(cpu) + (r.va - layout::percpu_virt(cpu));
+            for (uint64_t off = 0; off < r.size; off += layout::kPageSize)
+                PVVMM_TRY(map_or_fail(pt::map(tables, pool, root, r.va + off, pa0 + off, piece_flags(r.executable),
+                                              pt::PageSize::k4K, kMonitorTables),
+                                      r.what, r.va + off));
+        }
+        // The other roots of this vCPU share those monitor tables.
+        for (unsigned k = 1; k < layout::kXptiRootsPerVcpu; ++k)
+            for (unsigned slot = layout::kMonitorSlotFirst; slot <= layout::kMonitorSlotLast; ++slot)
+                tables.write(root + k * layout::kPageSize, slot, tables.read(root, slot));
+    }
+    return first;
+}
+
 }  // namespace
 
 Result<MonitorImage> load_monitor(const GuestMemory& mem, std::span<const uint8_t> elf_bytes, uint32_t nr_vcpus) {
@@ -66,27 +105,12 @@ Result<MonitorImage> load_monitor(const GuestMemory& mem, std::span<const uint8_
 
     // Per-vCPU areas: the syscall stub is executable and supervisor-only (a
     // CPL3 fetch there must fault, see kvm-host.md); guard pages stay unmapped.
-    namespace pc = layout::percpu;
-    struct Piece {
-        uint64_t offset, size, flags;
-    };
-    const Piece pieces[] = {
-        {pc::kStubOffset, 0x1000, pt::kPresent},
-        {pc::kScratchOffset, 0x1000, kSupervisorRw},
-        {pc::kStackOffset, pc::kStackSize, kSupervisorRw},
-        {pc::kIstNmiOffset, 0x1000, kSupervisorRw},
-        {pc::kIstDfOffset, 0x1000, kSupervisorRw},
-        {pc::kIstMcOffset, 0x1000, kSupervisorRw},
-        {pc::kTssOffset, 0x1000, kSupervisorRw},
-        {pc::kGdtOffset, pc::kGdtPages * 0x1000, kSupervisorRw},
-        {pc::kLdtOffset, pc::kLdtPages * 0x1000, kSupervisorRw},
-    };
     for (uint32_t cpu = 0; cpu < nr_vcpus; ++cpu)
-        for (const auto& p : pieces)
+        for (const auto& p : layout::percpu::kPieces)
             for (uint64_t off = 0; off < p.size; off += 0x1000) {
                 const uint64_t va = layout::percpu_virt(cpu) + p.offset + off;
-                PVVMM_TRY(map_or_fail(pt::map(tables, pool, l4, va, layout::percpu_gpa(cpu) + p.offset + off, p.flags,
-                                              pt::PageSize::k4K, kMonitorTables),
+                PVVMM_TRY(map_or_fail(pt::map(tables, pool, l4, va, layout::percpu_gpa(cpu) + p.offset + off,
+                                              piece_flags(p.executable), pt::PageSize::k4K, kMonitorTables),
                                       "per-vCPU area", va));
             }
 
@@ -106,6 +130,11 @@ Result<MonitorImage> load_monitor(const GuestMemory& mem, std::span<const uint8_
     PVVMM_TRY(map_or_fail(pt::map(tables, pool, l4, layout::kSyscallTrampolineVirt, layout::kSyscallTrampolineGpa,
                                   pt::kPresent | pt::kUser, pt::PageSize::k4K, kGuestVisibleTables),
                           "syscall trampoline", layout::kSyscallTrampolineVirt));
+
+    auto roots = build_restricted_roots(tables, pool, l4, nr_vcpus);
+    if (!roots)
+        return roots.error();
+    image.xpti_roots_gpa = *roots;
 
     // The start-up probe page: ring-3 code in the monitor's own L4 only.
     PVVMM_TRY(map_or_fail(pt::map(tables, pool, l4, layout::kProbeVirt, layout::kProbePageGpa, pt::kPresent | pt::kUser,

@@ -14,6 +14,7 @@ struct MonitorImage {
     uint64_t entry = 0;      // virtual entry point of every vCPU
     uint64_t image_end = 0;  // first virtual byte past the image
     uint64_t l4_gpa = 0;     // root of the monitor's page tables
+    uint64_t xpti_roots_gpa = 0;
 };
 
 [[nodiscard]] std::span<const uint8_t> embedded_monitor_elf();

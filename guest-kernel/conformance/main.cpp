@@ -3,7 +3,8 @@
 // the failure) per subtest, and ends with exactly one verdict line:
 //   Test result: SUCCESS | FAILURE: <reason> | SKIP: <reason>
 // then SHUTDOWN_poweroff on success/skip, SHUTDOWN_crash on failure.
-// Command line: "only=<subtest>" runs one subtest.
+// Command line (space-separated words): "only=<subtest>" runs one subtest;
+// "probe=xpti|noxpti" sets what monitor_probe expects (test_monitor_probe.cpp).
 #include <stdarg.h>
 
 #include "../lib/console.hpp"
@@ -39,6 +40,7 @@ constexpr Subtest subtests[] = {
     {"multicall", test_multicall},
     {"refusals", test_refusals},
     {"ldt", test_ldt},
+    {"monitor_probe", test_monitor_probe},
 };
 
 Setup observed{};

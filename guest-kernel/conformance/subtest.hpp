@@ -52,3 +52,4 @@ Outcome test_mmuext();
 Outcome test_multicall();
 Outcome test_refusals();
 Outcome test_ldt();
+Outcome test_monitor_probe();

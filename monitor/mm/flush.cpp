@@ -1,22 +1,16 @@
 #include "monitor/mm/flush.hpp"
 
-#include "monitor/arch/x86_64/cpu.hpp"
+#include "monitor/xpti/xpti.hpp"
 
 namespace monitor {
 
-// Other vCPUs of the domain never run guest code yet (VCPUOP_up is not
-// implemented), so a flush of "all" vCPUs is the local one; once they do,
-// the remote part goes here (IPIs carrying the request).
-void flush_all(FlushReason reason, FlushScope /*scope*/) {
-    Vcpu& v = current();
-    cpu::write_cr3(cpu::read_cr3());
-    v.counters->cr3_writes++;
-    v.counters->tlb_flushes[static_cast<uint32_t>(reason)]++;
-}
+// How a flush is done (CR3 reload, PGE toggle, INVLPG, INVPCID) is the XPTI
+// engine's policy, shared with the host tests. Other vCPUs never run guest
+// code yet (VCPUOP_up is not implemented), so "all" vCPUs is the local one;
+// once they do, the remote part goes here (IPIs carrying the request, and
+// the root-table flag when an L4 changed).
+void flush_all(FlushReason reason, FlushScope /*scope*/) { xpti::flush_all(reason); }
 
-void flush_one(FlushReason reason, FlushScope /*scope*/, uint64_t va) {
-    cpu::invlpg(va);
-    current().counters->invlpgs[static_cast<uint32_t>(reason)]++;
-}
+void flush_one(FlushReason reason, FlushScope /*scope*/, uint64_t va) { xpti::flush_one(reason, va); }
 
 }  // namespace monitor

@@ -21,7 +21,8 @@ struct FrameInfo {
     uint32_t writable_count;  // writable L1 mappings
     uint32_t map_count;       // all L1 mappings, read-only or writable
     uint32_t audit_count;     // scratch of the consistency audit (mm/audit.cpp)
-    uint32_t reserved2[3];
+    uint32_t l4_summary;      // L4 frames: 1 + index of its slots-in-use mask (xpti/l4_summary), 0 none
+    uint32_t reserved2[2];
 };
 static_assert(sizeof(FrameInfo) == 32);
 static_assert((layout::kFrameTableEnd - layout::kFrameTableGpa) / sizeof(FrameInfo) >=

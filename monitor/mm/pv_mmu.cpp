@@ -4,6 +4,7 @@
 
 #include "monitor/log.hpp"
 #include "monitor/mm/flush.hpp"
+#include "monitor/xpti/xpti.hpp"
 #include "pagetables/entry.hpp"
 
 namespace monitor::mm {
@@ -82,6 +83,7 @@ void put_entry_ref(uint64_t entry, int level) {
 
 int validate_table(uint64_t mfn, int level) {
     uint64_t* t = table(mfn);
+    pt::xpti::SlotMask in_use;  // L4: for XPTI's slot-copy, at one instruction per present entry
     for (unsigned i = 0; i < pt::kEntries; ++i) {
         if (level == 4 && is_monitor_l4_slot(i))
             continue;
@@ -93,8 +95,11 @@ int validate_table(uint64_t mfn, int level) {
             return rc;
         }
         t[i] |= kUser;  // the guest kernel runs in ring 3
+        if (level == 4)
+            in_use.set(i);
     }
     if (level == 4) {
+        xpti::l4_validated(mfn, in_use);
         // Install the monitor's own slots (M2P, per-CPU areas, image, direct map).
         const uint64_t* monitor_l4 =
             reinterpret_cast<const uint64_t*>(layout::direct_map(domain().boot.monitor_l4_gpa));
@@ -152,6 +157,8 @@ void put_page_type(uint64_t mfn) {
         const int level = static_cast<int>(f.type);
         if (level >= 1 && level <= 4)
             release_table(mfn, level, pt::kEntries);
+        if (level == 4)
+            xpti::l4_released(mfn);
         f.type = FrameType::None;
     }
 }
@@ -173,6 +180,8 @@ int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry) {
         return rc;
     t[index] = new_entry;
     put_entry_ref(old, level);
+    if (level == 4)
+        xpti::l4_entry_written(table_mfn, index, new_entry);
     return 0;
 }
 

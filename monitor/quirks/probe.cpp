@@ -124,7 +124,7 @@ void on_probe_trap(GuestRegs& r) {
         bare_samples[bare_done++] = (end - start) / kBareIterations;
         if (bare_done < kBareBatches)
             run_step(kBareRoundTrip);
-        load_shared_idt();
+        load_cpu_idt();
         record_bare_round_trip();
         step = kDone;
         probe_running = false;

@@ -10,6 +10,7 @@
 #include "monitor/state.hpp"
 #include "monitor/traps/bounce.hpp"
 #include "monitor/traps/emulate.hpp"
+#include "monitor/xpti/xpti.hpp"
 
 extern "C" const uint64_t __extable_start[], __extable_end[];
 
@@ -142,7 +143,9 @@ extern "C" void trap_entry(GuestRegs* regs) {
     if (quirks::probe_active())
         quirks::on_probe_trap(r);
     handle_guest_trap(r);
-    current().counters->guest_exits++;
+    Vcpu& v = current();
+    v.counters->guest_exits++;
+    xpti::before_exit(v);
 }
 
 }  // namespace monitor

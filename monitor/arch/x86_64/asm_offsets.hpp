@@ -29,9 +29,17 @@
 /* CpuInfo sits at the top of each per-CPU stack; its first member is the
  * guest register frame, so TSS.RSP0 = CpuInfo + REGS_SIZE. */
 #define CPUINFO_SCRATCH_RSP (REGS_SIZE + 0x00)
+/* XPTI (Xen's cpu_info fields): CR3 to load on entry (0: none), CR3 of the
+ * restricted root to load on exit, the monitor view the exit path arms
+ * xen_cr3 with, and the flag byte saying pv_cr3 is (about to be) live. */
+#define CPUINFO_XEN_CR3 (REGS_SIZE + 0x18)
+#define CPUINFO_PV_CR3 (REGS_SIZE + 0x20)
+#define CPUINFO_MONITOR_CR3 (REGS_SIZE + 0x28)
+#define CPUINFO_USE_PV_CR3 (REGS_SIZE + 0x30)
 #define CPUINFO_SIZE 0x100
 
 /* Per-CPU area offsets (mirror layout::percpu in vmm/layout.hpp). */
+#define PERCPU_VIRT_STRIDE 0x100000
 #define PERCPU_STUB_OFFSET 0x0000
 #define PERCPU_STACK_TOP 0x8000
 #define PERCPU_CPUINFO_OFFSET (PERCPU_STACK_TOP - CPUINFO_SIZE)

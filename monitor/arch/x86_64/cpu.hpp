@@ -29,6 +29,13 @@ inline uint64_t read_cr4() {
 inline void write_cr3(uint64_t v) { asm volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
 inline void write_cr4(uint64_t v) { asm volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
 inline void invlpg(uint64_t va) { asm volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+// INVPCID kills the VM on hosts without it (kvm_pvm): callers use it only
+// when CPUID reports it. Out of line, so the forbidden-instruction check
+// can allow it in this one function.
+void invpcid(uint64_t type, uint64_t pcid, uint64_t va);
+
+inline constexpr uint64_t kCr4Pge = 1u << 7;
+inline constexpr uint64_t kCr4Pcide = 1u << 17;
 
 inline uint64_t rdmsr(uint32_t msr) {
     uint32_t lo, hi;

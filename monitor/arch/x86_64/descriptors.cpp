@@ -5,8 +5,11 @@
 #include "monitor/arch/x86_64/regs.hpp"
 #include "vmm/layout.hpp"
 
-extern "C" const uint64_t idt_stub_table[32];
-extern "C" void common_entry();
+extern "C" const uint64_t idt_stubs_plain[32], idt_stubs_flag[32], idt_stubs_sign[32];
+extern "C" void entry_plain(), entry_flag(), entry_sign(), exit_plain(), exit_flag(), exit_sign();
+// Where enter_frame (the first entry into the guest) jumps: this path's exit.
+extern "C" uint64_t exit_path;
+uint64_t exit_path = reinterpret_cast<uint64_t>(&exit_plain);
 
 namespace monitor {
 
@@ -20,8 +23,26 @@ struct IdtGate {
 };
 static_assert(sizeof(IdtGate) == 16);
 
-alignas(4096) IdtGate idt[256];
 alignas(4096) IdtGate measurement_idt[32];
+
+IdtGate* cpu_idt(uint32_t cpu) {
+    return reinterpret_cast<IdtGate*>(layout::percpu_virt(cpu) + layout::percpu::kIdtOffset);
+}
+static_assert(256 * sizeof(IdtGate) == layout::kPageSize);
+
+const uint64_t* stubs_for(EntryPath path) {
+    return path == EntryPath::Flag ? idt_stubs_flag : path == EntryPath::Sign ? idt_stubs_sign : idt_stubs_plain;
+}
+uint64_t entry_for(EntryPath path) {
+    return reinterpret_cast<uint64_t>(path == EntryPath::Flag   ? &entry_flag
+                                      : path == EntryPath::Sign ? &entry_sign
+                                                                : &entry_plain);
+}
+uint64_t exit_for(EntryPath path) {
+    return reinterpret_cast<uint64_t>(path == EntryPath::Flag   ? &exit_flag
+                                      : path == EntryPath::Sign ? &exit_sign
+                                                                : &exit_plain);
+}
 
 struct Tss {
     uint32_t reserved0;
@@ -80,42 +101,53 @@ struct Emitter {
 // it, switch to this CPU's frame, and build the same frame an exception
 // would have produced. (On hosts where syscall stays in ring 3 this page is
 // supervisor-only, so the CPL3 fetch faults instead; see traps/.)
-void write_syscall_stub(uint32_t cpu) {
+void write_syscall_stub(uint32_t cpu, EntryPath path) {
     const uint64_t base = layout::percpu_virt(cpu);
     const uint64_t scratch = base + PERCPU_CPUINFO_OFFSET + CPUINFO_SCRATCH_RSP;
     const uint64_t frame_top = base + PERCPU_CPUINFO_OFFSET + REGS_SIZE;
     Emitter e{reinterpret_cast<uint8_t*>(layout::direct_map(layout::percpu_gpa(cpu) + PERCPU_STUB_OFFSET)),
               base + PERCPU_STUB_OFFSET};
-    e.b(0x48), e.b(0x89), e.b(0x25), e.riprel(scratch);                      // mov %rsp, scratch(%rip)
-    e.b(0x48), e.b(0x8d), e.b(0x25), e.riprel(frame_top);                    // lea frame_top(%rip), %rsp
-    e.b(0x68), e.d32(GUEST_SS);                                              // push $ss
-    e.b(0xff), e.b(0x35), e.riprel(scratch);                                 // push scratch(%rip)  (rsp)
-    e.b(0x41), e.b(0x53);                                                    // push %r11           (rflags)
-    e.b(0x68), e.d32(GUEST_CS64);                                            // push $cs
-    e.b(0x51);                                                               // push %rcx           (rip)
-    e.b(0x6a), e.b(0x00);                                                    // push $0             (error code)
-    e.b(0x68), e.d32(VECTOR_SYSCALL);                                        // push $VECTOR_SYSCALL
-    e.b(0x48), e.b(0xb9), e.q64(reinterpret_cast<uint64_t>(&common_entry));  // movabs $common_entry, %rcx
-    e.b(0xff), e.b(0xe1);                                                    // jmp *%rcx
+    e.b(0x48), e.b(0x89), e.b(0x25), e.riprel(scratch);    // mov %rsp, scratch(%rip)
+    e.b(0x48), e.b(0x8d), e.b(0x25), e.riprel(frame_top);  // lea frame_top(%rip), %rsp
+    e.b(0x68), e.d32(GUEST_SS);                            // push $ss
+    e.b(0xff), e.b(0x35), e.riprel(scratch);               // push scratch(%rip)  (rsp)
+    e.b(0x41), e.b(0x53);                                  // push %r11           (rflags)
+    e.b(0x68), e.d32(GUEST_CS64);                          // push $cs
+    e.b(0x51);                                             // push %rcx           (rip)
+    e.b(0x6a), e.b(0x00);                                  // push $0             (error code)
+    e.b(0x68), e.d32(VECTOR_SYSCALL);                      // push $VECTOR_SYSCALL
+    e.b(0x48), e.b(0xb9), e.q64(entry_for(path));          // movabs $entry, %rcx
+    e.b(0xff), e.b(0xe1);                                  // jmp *%rcx
 }
 
 unsigned normal_dpl(unsigned v) { return (v == 3 || v == 4) ? 3 : 0; }  // int3 / into from the guest
 unsigned normal_ist(unsigned v) { return v == 2 ? kIstNmi : v == 8 ? kIstDf : v == 18 ? kIstMc : 0; }
 
-void set_normal_gate(IdtGate* table, unsigned v) {
-    set_gate(table, v, idt_stub_table[v], normal_dpl(v), normal_ist(v));
+void set_normal_gate(IdtGate* table, const uint64_t* stubs, unsigned v) {
+    set_gate(table, v, stubs[v], normal_dpl(v), normal_ist(v));
 }
 
 }  // namespace
 
 void load_measurement_idt(unsigned vector, uint64_t handler) {
     for (unsigned v = 0; v < 32; ++v)
-        set_normal_gate(measurement_idt, v);
+        set_normal_gate(measurement_idt, idt_stubs_plain, v);
     set_gate(measurement_idt, vector, handler, 3, 0);
     cpu::lidt({sizeof(measurement_idt) - 1, reinterpret_cast<uint64_t>(measurement_idt)});
 }
 
-void load_shared_idt() { cpu::lidt({sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)}); }
+void load_cpu_idt() {
+    cpu::lidt(
+        {256 * sizeof(IdtGate) - 1, reinterpret_cast<uint64_t>(cpu_idt(static_cast<uint32_t>(this_cpu()->cpu_id)))});
+}
+
+void use_entry_path(uint32_t cpu, EntryPath path) {
+    // Each CPU has its own IDT, so the restricted root maps only its own.
+    for (unsigned v = 0; v < 32; ++v)
+        set_normal_gate(cpu_idt(cpu), stubs_for(path), v);
+    write_syscall_stub(cpu, path);
+    exit_path = exit_for(path);  // only vCPU 0 enters the guest so far
+}
 
 void setup_cpu_descriptors(uint32_t cpu) {
     namespace pc = layout::percpu;
@@ -138,12 +170,8 @@ void setup_cpu_descriptors(uint32_t cpu) {
     tss->ist[kIstMc - 1] = base + pc::kIstMcOffset + 0x1000;
     tss->iomap_base = sizeof(Tss);
 
-    // The IDT is shared; every CPU writes the same values, so no ordering is needed.
-    for (unsigned v = 0; v < 32; ++v)
-        set_normal_gate(idt, v);
-    load_shared_idt();
-
-    write_syscall_stub(cpu);
+    use_entry_path(cpu, EntryPath::Plain);
+    load_cpu_idt();
     cpu::wrmsr(cpu::kMsrStar, (static_cast<uint64_t>(0xe023) << 48) | (static_cast<uint64_t>(MONITOR_CS) << 32));
     cpu::wrmsr(cpu::kMsrLstar, base + PERCPU_STUB_OFFSET);
     cpu::wrmsr(cpu::kMsrCstar, base + PERCPU_STUB_OFFSET);

@@ -24,7 +24,11 @@ struct alignas(16) CpuInfo {
     uint64_t scratch_rsp;  // syscall stub parks the guest rsp here
     uint64_t cpu_id;
     Vcpu* vcpu;
-    uint8_t pad[CPUINFO_SIZE - REGS_SIZE - 24];
+    uint64_t xen_cr3;      // XPTI: entry loads it if non-zero (and zeroes it)
+    uint64_t pv_cr3;       // XPTI: the exit loads it (restricted root)
+    uint64_t monitor_cr3;  // XPTI: the exit arms xen_cr3 with it
+    uint8_t use_pv_cr3;    // XPTI: pv_cr3 is (about to be) live; nested entries restore it
+    uint8_t pad[CPUINFO_SIZE - REGS_SIZE - 49];
 };
 
 #define PVVMM_CHECK_OFFSET(field, value) static_assert(offsetof(GuestRegs, field) == (value), #field)
@@ -54,6 +58,11 @@ PVVMM_CHECK_OFFSET(ss, REGS_SS);
 static_assert(sizeof(GuestRegs) == REGS_SIZE);
 static_assert(REGS_SIZE % 16 == 0, "TSS.RSP0 must stay 16-byte aligned");
 static_assert(offsetof(CpuInfo, scratch_rsp) == CPUINFO_SCRATCH_RSP);
+static_assert(offsetof(CpuInfo, xen_cr3) == CPUINFO_XEN_CR3);
+static_assert(offsetof(CpuInfo, pv_cr3) == CPUINFO_PV_CR3);
+static_assert(offsetof(CpuInfo, monitor_cr3) == CPUINFO_MONITOR_CR3);
+static_assert(offsetof(CpuInfo, use_pv_cr3) == CPUINFO_USE_PV_CR3);
+static_assert(PERCPU_VIRT_STRIDE == layout::kPercpuVirtStride);
 static_assert(sizeof(CpuInfo) == CPUINFO_SIZE);
 static_assert(PERCPU_STACK_TOP == layout::percpu::kStackOffset + layout::percpu::kStackSize);
 static_assert(PERCPU_STUB_OFFSET == layout::percpu::kStubOffset);

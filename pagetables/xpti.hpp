@@ -1,0 +1,389 @@
+// XPTI's restricted roots and TLB-flush policy, written once and compiled
+// twice: by the monitor (real CR3/INVLPG/INVPCID, guest frames through its
+// direct map) and by the host tests (a TLB model and a fake memory). One
+// Engine per vCPU; it decides what to copy into the restricted root before
+// an exit, which CR3 values the entry and exit paths load (with PCIDs and
+// the no-flush bit when they are in use) and how each flush is done.
+//
+// Xen's scheme after J. Gross's 2018 series: the guest runs on a per-CPU
+// restricted root holding the guest L4's slots (0..255, 272..511) and only
+// what entry and exit need of the monitor; the monitor runs on the guest's
+// own L4 (which holds all monitor slots). The guest L4 is copied into the
+// restricted root only when something changed it (root_pgt_changed).
+// Beyond Xen, each behind its switch: a cache of restricted roots keyed by
+// guest L4 and kept current when an L4 entry is written (switching between
+// L4s then copies nothing), and copying only the slots that changed.
+#pragma once
+
+#include <stdint.h>
+
+#include "pagetables/entry.hpp"
+#include "pagetables/memory.hpp"
+
+namespace pt::xpti {
+
+inline constexpr uint64_t kCr3NoFlush = 1ull << 63;
+inline constexpr uint64_t kCr3PcidMask = 0xfff;
+// Xen's PCIDs: monitor view with guest kernel / user L4, guest kernel / user.
+inline constexpr uint16_t kPcidMonitorKernel = 0, kPcidMonitorUser = 1, kPcidGuestKernel = 2, kPcidGuestUser = 3;
+// With the root cache each cached root has its own pair: 4 + 2k (monitor view), 5 + 2k (guest).
+inline constexpr uint16_t kPcidFirstCached = 4;
+inline constexpr unsigned kMaxRoots = 8;
+inline constexpr unsigned kPcids = kPcidFirstCached + 2 * kMaxRoots;
+inline constexpr unsigned kMonitorSlotFirst = 256, kMonitorSlotLast = 271;
+inline constexpr unsigned kGuestSlots = kEntries - (kMonitorSlotLast - kMonitorSlotFirst + 1);
+
+constexpr bool is_guest_slot(unsigned slot) { return slot < kMonitorSlotFirst || slot > kMonitorSlotLast; }
+
+enum class Invpcid : unsigned { Address = 0, Context = 1, All = 2, AllButGlobals = 3 };
+
+// What a per-vCPU engine is asked to count besides the hardware operations.
+enum class Event : unsigned { L4Copy, SlotsCopied, RootHit, RootMiss, RootSlotUpdate };
+
+// One bit per L4 slot.
+struct SlotMask {
+    uint64_t w[kEntries / 64] = {};
+    void set(unsigned s) { w[s / 64] |= 1ull << (s % 64); }
+    void clear(unsigned s) { w[s / 64] &= ~(1ull << (s % 64)); }
+    [[nodiscard]] bool test(unsigned s) const { return (w[s / 64] >> (s % 64)) & 1; }
+    void clear_all() {
+        for (uint64_t& x : w)
+            x = 0;
+    }
+    void set_guest_slots() {
+        for (uint64_t& x : w)
+            x = ~0ull;
+        for (unsigned s = kMonitorSlotFirst; s <= kMonitorSlotLast; ++s)
+            clear(s);
+    }
+    void merge(const SlotMask& o) {
+        for (unsigned i = 0; i < kEntries / 64; ++i)
+            w[i] |= o.w[i];
+    }
+};
+
+// The hardware (and its accounting) an engine drives. Reason is the
+// caller's flush-reason type; kRootSwitchReason names the naive baseline's
+// second flush.
+template <typename M>
+concept Machine = requires(M& m, uint64_t value, Invpcid type, uint16_t pcid, typename M::Reason reason, Event e) {
+    m.write_cr3(value);  // bit 63: no-flush (PCIDs only)
+    m.toggle_pge();      // CR4.PGE off and on: flushes global entries too
+    m.invlpg(value);
+    m.invpcid(type, pcid, value);
+    m.count_flush(reason, true);  // one logical flush: full (true) or single address
+    m.count(e, value);
+    { M::kRootSwitchReason } -> std::convertible_to<typename M::Reason>;
+};
+
+// Page-table memory plus what restricted roots need of it: bulk copies of
+// L4 slots, and (for slot-copy) which guest slots of an L4 are in use,
+// nullptr when unknown.
+template <typename Mem>
+concept RootMemory = TableMemory<Mem> && requires(Mem& mem, uint64_t pa, unsigned slot) {
+    mem.copy_slots(pa, pa, slot, slot);  // dst table, src table, first slot, count
+    { mem.slots_in_use(pa) } -> std::convertible_to<const SlotMask*>;
+};
+
+struct Policy {
+    bool xpti = false;
+    bool pcid = false;          // CR4.PCIDE and INVPCID (only with XPTI; never with PGE)
+    bool global_pages = false;  // CR4.PGE
+    bool copy_avoid = true;     // copy only when root_pgt_changed (else on every exit)
+    bool single_flush = true;   // a guest root switch flushes once (else CR3 write + full flush)
+    bool root_cache = false;    // a restricted root per guest L4, kept current on L4 writes
+    bool slot_copy = false;     // copy only changed slots (needs Mem::slots_in_use)
+};
+
+template <typename M, typename Mem>
+requires Machine<M> && RootMemory<Mem>
+class Engine {
+public:
+    using Reason = typename M::Reason;
+
+    // `roots`: physical addresses of this vCPU's restricted roots, their
+    // monitor slots already filled (one is used without the root cache).
+    void init(M* machine, Mem* mem, const Policy& policy, const uint64_t* roots, unsigned nr_roots) {
+        m_ = machine;
+        mem_ = mem;
+        p_ = policy;
+        if (p_.pcid)
+            p_.global_pages = false;  // PCIDE and PGE are never both on
+        nr_roots_ = p_.root_cache ? (nr_roots < kMaxRoots ? nr_roots : kMaxRoots) : 1;
+        for (unsigned i = 0; i < nr_roots_; ++i) {
+            roots_[i] = Root{};
+            roots_[i].pa = roots[i];
+        }
+        for (auto& t : pcid_l4_)
+            t = kNoL4;
+        changed_ = p_.xpti;
+    }
+
+    [[nodiscard]] const Policy& policy() const { return p_; }
+    // Values for the entry path (xen_cr3) and the exit path (pv_cr3).
+    [[nodiscard]] uint64_t monitor_cr3() const { return monitor_cr3_; }
+    [[nodiscard]] uint64_t guest_cr3() const { return guest_cr3_; }
+    // root_pgt_changed: prepare_exit() has work before the next exit.
+    [[nodiscard]] bool exit_work() const { return changed_; }
+    [[nodiscard]] uint64_t guest_l4() const { return l4_; }
+    [[nodiscard]] unsigned current_root() const { return cur_; }
+    [[nodiscard]] uint64_t root_pa(unsigned i) const { return roots_[i].pa; }
+    [[nodiscard]] uint64_t root_l4(unsigned i) const { return roots_[i].l4; }
+    [[nodiscard]] unsigned nr_roots() const { return nr_roots_; }
+
+    // The guest's root changed (new base pointer, or a kernel/user toggle):
+    // load the monitor's view of it now, pick the restricted root for it.
+    void switch_guest_root(uint64_t l4_pa, bool user) {
+        if (l4_pa == l4_ && (user == user_ || !p_.pcid || p_.root_cache))
+            return;
+        l4_ = l4_pa;
+        user_ = user;
+        uint16_t monitor_pcid = 0;
+        if (p_.xpti) {
+            select_root(l4_pa);
+            changed_ = true;  // new CR3 value (and maybe a copy) for the exit
+            monitor_pcid = p_.root_cache ? static_cast<uint16_t>(kPcidFirstCached + 2 * cur_)
+                                         : (user ? kPcidMonitorUser : kPcidMonitorKernel);
+        }
+        const uint64_t cr3 = l4_pa | (p_.pcid ? monitor_pcid : 0);
+        m_->write_cr3(cr3 | (p_.pcid && tag_fresh(monitor_pcid, l4_pa) ? kCr3NoFlush : 0));
+        monitor_cr3_ = cr3 | (p_.pcid ? kCr3NoFlush : 0);
+        if (!p_.single_flush)
+            flush_all(M::kRootSwitchReason);
+    }
+
+    // Entry `slot` of guest L4 `l4_pa` was written (the new value is in memory).
+    void l4_entry_written(uint64_t l4_pa, unsigned slot) {
+        if (!p_.xpti || !is_guest_slot(slot))
+            return;
+        if (p_.root_cache) {
+            for (unsigned i = 0; i < nr_roots_; ++i)
+                if (roots_[i].l4 == l4_pa) {
+                    copy_one_slot(roots_[i], slot);
+                    m_->count(Event::RootSlotUpdate, 1);
+                }
+            return;
+        }
+        if (roots_[cur_].l4 == l4_pa) {  // Xen: root_pgt_changed (FLUSH_ROOT_PGTBL on other CPUs)
+            changed_ = true;
+            if (p_.slot_copy)
+                dirty_.set(slot);
+            else
+                dirty_all_ = true;
+        }
+    }
+
+    // Guest L4 `l4_pa` lost its type: no cached root or PCID may stand for
+    // it, and a cached copy is emptied (its tables may become guest data).
+    void l4_released(uint64_t l4_pa) {
+        for (unsigned i = 0; i < nr_roots_; ++i) {
+            Root& r = roots_[i];
+            if (r.l4 != l4_pa || (i == cur_ && l4_ == l4_pa))
+                continue;
+            for (unsigned w = 0; w < kEntries / 64; ++w)
+                for (uint64_t bits = r.in_use.w[w]; bits; bits &= bits - 1)
+                    if (const unsigned slot = w * 64 + lowest_bit(bits); is_guest_slot(slot))
+                        mem_->write(r.pa, slot, 0);
+            r.in_use.clear_all();
+            r.l4 = kNoL4;
+        }
+        for (auto& t : pcid_l4_)
+            if (t == l4_pa)
+                t = kNoL4;
+    }
+
+    // Every guest translation, in every context.
+    void flush_all(Reason reason) {
+        m_->count_flush(reason, true);
+        if (p_.pcid) {
+            m_->invpcid(Invpcid::All, 0, 0);
+            return;
+        }
+        if (p_.global_pages)
+            m_->toggle_pge();
+        else if (l4_ != kNoL4)  // before the first guest root nothing of the guest is cached
+            m_->write_cr3(monitor_cr3_);
+    }
+
+    // One guest-virtual address, in every context that may cache it.
+    void flush_one(Reason reason, uint64_t va) {
+        m_->count_flush(reason, false);
+        if (!p_.pcid) {
+            // Without PCIDs the guest's context is rebuilt by the next exit's
+            // CR3 write (or is this one, without XPTI); INVLPG covers globals.
+            m_->invlpg(va);
+            return;
+        }
+        if (!p_.root_cache) {
+            for (uint16_t pcid = kPcidMonitorKernel; pcid <= kPcidGuestUser; ++pcid)
+                m_->invpcid(Invpcid::Address, pcid, va);
+            return;
+        }
+        // Root cache: the current root's pair now, the others when next used.
+        m_->invpcid(Invpcid::Address, static_cast<uint16_t>(kPcidFirstCached + 2 * cur_), va);
+        m_->invpcid(Invpcid::Address, static_cast<uint16_t>(kPcidFirstCached + 2 * cur_ + 1), va);
+        for (unsigned i = 0; i < nr_roots_; ++i)
+            if (i != cur_) {
+                pcid_l4_[kPcidFirstCached + 2 * i] = kNoL4;
+                pcid_l4_[kPcidFirstCached + 2 * i + 1] = kNoL4;
+            }
+    }
+
+    // Before an exit with exit_work(): bring the restricted root up to date.
+    // Returns the CR3 this exit loads (guest_cr3() is what later exits load).
+    uint64_t prepare_exit() {
+        if (!p_.xpti) {
+            changed_ = false;
+            return 0;
+        }
+        Root& r = roots_[cur_];
+        if (!p_.copy_avoid || dirty_all_)
+            copy_all(r);
+        else
+            copy_dirty(r);
+        dirty_.clear_all();
+        dirty_all_ = false;
+        const uint16_t pcid = p_.root_cache ? static_cast<uint16_t>(kPcidFirstCached + 2 * cur_ + 1)
+                                            : (user_ ? kPcidGuestUser : kPcidGuestKernel);
+        const uint64_t cr3 = r.pa | (p_.pcid ? pcid : 0);
+        guest_cr3_ = cr3 | (p_.pcid ? kCr3NoFlush : 0);
+        // The guest PCID is flushed by this load if it last held another L4
+        // (or was flushed lazily); the next exit comes back here to store
+        // the no-flush value.
+        const bool flush = p_.pcid && !tag_fresh(pcid, l4_);
+        changed_ = !p_.copy_avoid || flush;
+        return flush ? cr3 : guest_cr3_;
+    }
+
+private:
+    static constexpr uint64_t kNoL4 = ~0ull;
+
+    struct Root {
+        uint64_t pa = 0;
+        uint64_t l4 = kNoL4;  // guest L4 whose slots it holds
+        SlotMask in_use;      // guest slots that are non-zero in the root (slot-copy, root cache)
+        uint64_t last_use = 0;
+    };
+
+    // bsf, not __builtin_ctzll: compilers emit `rep bsf` (decoded as tzcnt),
+    // which the monitor must not contain (kvm-host.md).
+    static unsigned lowest_bit(uint64_t x) {
+        uint64_t r;
+        asm("bsf %1, %0" : "=r"(r) : "rm"(x) : "cc");
+        return static_cast<unsigned>(r);
+    }
+
+    // Whether `pcid` still caches translations of `l4` only; records it.
+    bool tag_fresh(uint16_t pcid, uint64_t l4) {
+        const bool fresh = pcid_l4_[pcid] == l4;
+        pcid_l4_[pcid] = l4;
+        return fresh;
+    }
+
+    void select_root(uint64_t l4_pa) {
+        ++clock_;
+        if (!p_.root_cache) {
+            Root& r = roots_[0];
+            if (r.l4 != l4_pa)
+                plan_reload(r, l4_pa);
+            r.last_use = clock_;
+            return;
+        }
+        // The root used before this one first: kernel/user toggles hit it.
+        unsigned hit = nr_roots_;
+        if (roots_[prev_].l4 == l4_pa)
+            hit = prev_;
+        else
+            for (unsigned i = 0; i < nr_roots_; ++i)
+                if (roots_[i].l4 == l4_pa) {
+                    hit = i;
+                    break;
+                }
+        if (hit < nr_roots_) {
+            m_->count(Event::RootHit, 1);
+        } else {
+            m_->count(Event::RootMiss, 1);
+            hit = 0;
+            for (unsigned i = 1; i < nr_roots_; ++i)  // least recently used
+                if (roots_[i].last_use < roots_[hit].last_use)
+                    hit = i;
+            plan_reload(roots_[hit], l4_pa);
+        }
+        if (hit != cur_)
+            prev_ = cur_;
+        cur_ = hit;
+        roots_[hit].last_use = clock_;
+    }
+
+    // The root will hold another L4: which slots the exit must copy.
+    // (L4 writes until then go straight into it; the exit copies the rest.)
+    void plan_reload(Root& r, uint64_t l4_pa) {
+        r.l4 = l4_pa;
+        const SlotMask* next = p_.slot_copy ? mem_->slots_in_use(l4_pa) : nullptr;
+        if (!next) {
+            dirty_all_ = true;
+            return;
+        }
+        dirty_.merge(r.in_use);
+        dirty_.merge(*next);
+    }
+
+    void copy_all(Root& r) {
+        mem_->copy_slots(r.pa, l4_, 0, kMonitorSlotFirst);
+        mem_->copy_slots(r.pa, l4_, kMonitorSlotLast + 1, kEntries - kMonitorSlotLast - 1);
+        m_->count(Event::L4Copy, 1);
+        m_->count(Event::SlotsCopied, kGuestSlots);
+        if (!p_.slot_copy && !p_.root_cache)
+            return;
+        if (const SlotMask* used = mem_->slots_in_use(l4_))
+            r.in_use = *used;
+        else
+            r.in_use.set_guest_slots();
+    }
+
+    void copy_dirty(Root& r) {
+        uint64_t n = 0;
+        for (unsigned w = 0; w < kEntries / 64; ++w)
+            for (uint64_t bits = dirty_.w[w]; bits; bits &= bits - 1) {
+                const unsigned slot = w * 64 + lowest_bit(bits);
+                if (!is_guest_slot(slot))
+                    continue;
+                copy_slot_value(r, slot, l4_);
+                ++n;
+            }
+        if (n) {
+            m_->count(Event::L4Copy, 1);
+            m_->count(Event::SlotsCopied, n);
+        }
+    }
+
+    void copy_one_slot(Root& r, unsigned slot) {
+        copy_slot_value(r, slot, r.l4);
+        m_->count(Event::SlotsCopied, 1);
+    }
+
+    void copy_slot_value(Root& r, unsigned slot, uint64_t l4_pa) {
+        const uint64_t e = mem_->read(l4_pa, slot);
+        mem_->write(r.pa, slot, e);
+        if (e)
+            r.in_use.set(slot);
+        else
+            r.in_use.clear(slot);
+    }
+
+    M* m_ = nullptr;
+    Mem* mem_ = nullptr;
+    Policy p_;
+    Root roots_[kMaxRoots];
+    unsigned nr_roots_ = 1, cur_ = 0, prev_ = 0;
+    uint64_t clock_ = 0;
+    uint64_t l4_ = kNoL4;
+    bool user_ = false;
+    bool changed_ = false;
+    bool dirty_all_ = false;
+    SlotMask dirty_;
+    uint64_t monitor_cr3_ = 0, guest_cr3_ = 0;
+    uint64_t pcid_l4_[kPcids];  // guest L4 each PCID's TLB entries belong to
+};
+
+}  // namespace pt::xpti

@@ -1,0 +1,989 @@
+// The XPTI engine (pagetables/xpti.hpp) against the TLB model: a small
+// random PV guest (processes with kernel and user L4s, shared kernel and
+// user tables, global user pages) drives the engine exactly as the monitor
+// does, and after every entry, exit, root switch and honoured flush request
+// the model TLB must hold no translation the current context could use that
+// differs from the page tables; at every exit the restricted root must hold
+// the guest L4's slots and its own monitor slots. Negative tests prove the
+// harness catches broken hardware and broken callers; a report case prints
+// what each configuration costs per guest operation and checks the
+// properties each optimisation promises.
+#include <catch.hpp>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pagetables/pagetables.hpp"
+#include "pagetables/xpti.hpp"
+
+namespace {
+
+using namespace pt;
+namespace xp = pt::xpti;
+
+std::string hex(uint64_t v) {
+    std::ostringstream os;
+    os << "0x" << std::hex << v;
+    return os.str();
+}
+
+// ---------------------------------------------------------------------------
+// Fake physical memory: page tables only, dense, by physical address.
+
+class PhysMem {
+public:
+    static constexpr uint64_t kBase = 0x100000;  // page 0 is never a table
+
+    uint64_t alloc_table() {
+        pages_.emplace_back();
+        pages_.back().fill(0);
+        return kBase + (pages_.size() - 1) * 0x1000;
+    }
+    uint64_t read(uint64_t pa, unsigned index) { return page(pa)[index]; }
+    void write(uint64_t pa, unsigned index, uint64_t value) { page(pa)[index] = value; }
+    void copy_slots(uint64_t dst, uint64_t src, unsigned first, unsigned count) {
+        if (first + count > kEntries)
+            throw std::out_of_range("copy_slots past the table: " + std::to_string(first) + "+" +
+                                    std::to_string(count));
+        ++copy_calls;
+        if (broken_copy)
+            return;
+        auto& d = page(dst);
+        const auto& s = page(src);
+        for (unsigned i = first; i < first + count; ++i)
+            d[i] = s[i];
+    }
+    // Non-zero guest slots of an L4, from memory; nullptr in the "unknown" variant.
+    const xp::SlotMask* slots_in_use(uint64_t l4_pa) {
+        if (!slots_known)
+            return nullptr;
+        mask_.clear_all();
+        const auto& p = page(l4_pa);
+        for (unsigned s = 0; s < kEntries; ++s)
+            if (xp::is_guest_slot(s) && p[s])
+                mask_.set(s);
+        return &mask_;
+    }
+
+    // A whole table, for bulk comparisons.
+    const uint64_t* table(uint64_t pa) { return page(pa).data(); }
+
+    bool slots_known = true;
+    bool broken_copy = false;  // negative test: copies that do nothing
+    uint64_t copy_calls = 0;
+
+private:
+    std::array<uint64_t, kEntries>& page(uint64_t pa) {
+        const uint64_t n = (pa - kBase) >> 12;
+        if (pa < kBase || (pa & 0xfff) || n >= pages_.size())
+            throw std::out_of_range("not a page table: " + hex(pa));
+        return pages_[n];
+    }
+
+    std::deque<std::array<uint64_t, kEntries>> pages_;  // no copying as it grows
+    xp::SlotMask mask_;
+};
+
+static_assert(TableMemory<PhysMem> && TableAllocator<PhysMem> && xp::RootMemory<PhysMem>);
+
+// ---------------------------------------------------------------------------
+// The hardware: a model TLB behind the Machine concept, with counters and
+// deliberately broken variants for the negative tests.
+
+using Tlb = TlbModel<64>;
+
+enum class HwBug { None, InvlpgNoop, IgnorePgeToggle, Cr3AlwaysNoFlush, InvpcidNoop };
+
+struct Stats {
+    uint64_t cr3_writes = 0, cr3_noflush = 0, invlpg = 0, invpcid[4] = {}, pge_toggles = 0;
+    uint64_t full_flushes = 0, single_flushes = 0, root_switch_flushes = 0;
+    uint64_t events[5] = {};
+    // Kept by the harness.
+    uint64_t entries = 0, exits = 0, slow_exits = 0, entry_cr3 = 0, entry_cr3_noflush = 0;
+
+    [[nodiscard]] uint64_t event(xp::Event e) const { return events[static_cast<unsigned>(e)]; }
+    [[nodiscard]] uint64_t invpcids() const { return invpcid[0] + invpcid[1] + invpcid[2] + invpcid[3]; }
+};
+
+class ModelMachine {
+public:
+    using Reason = int;
+    static constexpr Reason kRootSwitchReason = 99;
+
+    ModelMachine(Tlb* tlb, bool pcid, bool pge, HwBug bug) : tlb_(tlb), pcid_(pcid), bug_(bug) {
+        tlb_->set_pge(pge);
+    }
+
+    void write_cr3(uint64_t value) {
+        const bool no_flush = (value >> 63) != 0;
+        ++s.cr3_writes;
+        s.cr3_noflush += no_flush;
+        tlb_->write_cr3(value & kAddrMask, pcid_ ? static_cast<uint16_t>(value & xp::kCr3PcidMask) : 0,
+                        no_flush || bug_ == HwBug::Cr3AlwaysNoFlush);
+    }
+    void toggle_pge() {
+        ++s.pge_toggles;
+        if (bug_ == HwBug::IgnorePgeToggle)
+            return;
+        tlb_->set_pge(false);
+        tlb_->set_pge(true);
+    }
+    void invlpg(uint64_t va) {
+        ++s.invlpg;
+        if (bug_ != HwBug::InvlpgNoop)
+            tlb_->invlpg(va);
+    }
+    void invpcid(xp::Invpcid type, uint16_t pcid, uint64_t va) {
+        ++s.invpcid[static_cast<unsigned>(type)];
+        if (bug_ == HwBug::InvpcidNoop)
+            return;
+        switch (type) {
+        case xp::Invpcid::Address: tlb_->invpcid_address(pcid, va); break;
+        case xp::Invpcid::Context: tlb_->invpcid_context(pcid); break;
+        case xp::Invpcid::All: tlb_->invpcid_all_with_globals(); break;
+        case xp::Invpcid::AllButGlobals: tlb_->invpcid_all_but_globals(); break;
+        }
+    }
+    void count_flush(Reason reason, bool full) {
+        if (full)
+            ++s.full_flushes;
+        else
+            ++s.single_flushes;
+        s.root_switch_flushes += reason == kRootSwitchReason;
+    }
+    void count(xp::Event e, uint64_t n) { s.events[static_cast<unsigned>(e)] += n; }
+
+    Stats s;
+
+private:
+    Tlb* tlb_;
+    bool pcid_;
+    HwBug bug_;
+};
+
+static_assert(xp::Machine<ModelMachine>);
+
+// ---------------------------------------------------------------------------
+// Configurations: the ladder of `--xpti-opt`, then pvvmm's own, then PCIDs.
+
+struct Config {
+    const char* name;
+    xp::Policy policy;
+    bool slots_known = true;  // Mem::slots_in_use answers (else nullptr: the fallback)
+};
+
+xp::Policy make_policy(bool xpti, bool pcid, bool global_pages, bool copy_avoid, bool single_flush, bool root_cache,
+                       bool slot_copy) {
+    xp::Policy p;
+    p.xpti = xpti;
+    p.pcid = pcid;
+    p.global_pages = global_pages;
+    p.copy_avoid = copy_avoid;
+    p.single_flush = single_flush;
+    p.root_cache = root_cache;
+    p.slot_copy = slot_copy;
+    return p;
+}
+
+const std::vector<Config>& all_configs() {
+    //                                          xpti   pcid   pge    avoid  single cache  slots
+    static const std::vector<Config> configs = {
+        {"xpti-off", make_policy(false, false, false, true, true, false, false)},
+        {"xpti-off+pge", make_policy(false, false, true, true, true, false, false)},
+        {"naive", make_policy(true, false, true, false, false, false, false)},
+        {"+copy-avoid", make_policy(true, false, true, true, false, false, false)},
+        {"+flag-byte", make_policy(true, false, true, true, false, false, false)},
+        {"+no-global", make_policy(true, false, false, true, false, false, false)},
+        {"+single-flush=xen", make_policy(true, false, false, true, true, false, false)},
+        {"xen+slot-copy", make_policy(true, false, false, true, true, false, true)},
+        {"xen+slot-copy/unk", make_policy(true, false, false, true, true, false, true), false},
+        {"xen+root-cache", make_policy(true, false, false, true, true, true, false)},
+        {"all", make_policy(true, false, false, true, true, true, true)},
+        {"all/unk", make_policy(true, false, false, true, true, true, true), false},
+        {"xen+pcid", make_policy(true, true, false, true, true, false, false)},
+        {"all+pcid", make_policy(true, true, false, true, true, true, true)},
+    };
+    return configs;
+}
+
+const Config& config(const std::string& name) {
+    for (const Config& c : all_configs())
+        if (name == c.name)
+            return c;
+    throw std::invalid_argument("no config " + name);
+}
+
+// ---------------------------------------------------------------------------
+// The guest world and the monitor's calls into the engine.
+
+// Guest L4 slots in play: private user (in the process's kernel and user L4,
+// one L3 shared by both), a user slot shared by every process, kernel slots
+// shared by every process's kernel L4, a private kernel slot. Slots 3 and 300
+// start empty so L4 writes add as well as replace and remove.
+constexpr unsigned kUserPrivateSlots[] = {0, 1, 3};
+constexpr unsigned kUserSharedSlot = 2;
+constexpr unsigned kKernelSharedSlots[] = {272, 300};
+constexpr unsigned kKernelPrivateSlot = 511;
+constexpr unsigned kGuestSlotList[] = {0, 1, 2, 3, 272, 300, 511};
+constexpr unsigned kL3Index[] = {0, 1};
+constexpr unsigned kL2Index[] = {0, 5};
+constexpr unsigned kL1Pages = 6;
+
+// The monitor: slot 256 (its first 2 pages are what entry and exit need, the
+// only part the restricted roots map), slot 257 (monitor only).
+constexpr unsigned kMonitorSlot = 256, kMonitorOnlySlot = 257;
+constexpr unsigned kMonitorPages = 8, kAllowedPages = 2, kMonitorOnlyPages = 4;
+constexpr uint64_t kMonitorPa = 0x3000000000, kDataPa = 0x1000000000, kHugePa = 0x2000000000;
+const uint64_t kStubVa = va_of(kMonitorSlot, 0, 0, 0);
+
+constexpr uint64_t kTableKernel = kPresent | kWritable, kTableUser = kPresent | kWritable | kUser;
+constexpr int kGuestReason = 1;
+
+constexpr bool is_user_slot(unsigned slot) { return slot < xp::kMonitorSlotFirst; }
+
+struct Options {
+    HwBug hw = HwBug::None;
+    bool skip_release = false;  // caller bug: never tells the engine an L4 lost its type
+    bool broken_copy = false;   // memory bug: copy_slots does nothing
+    unsigned nr_roots = 0;      // 0: from the seed (2..8)
+    unsigned nr_procs = 0;      // 0: from the seed (3..4)
+};
+
+class Failure : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Sim {
+public:
+    Sim(const Config& cfg, uint64_t seed, const Options& opt = {})
+        : cfg_(cfg),
+          seed_(seed),
+          opt_(opt),
+          rng_(seed),
+          machine_(&tlb_, cfg.policy.pcid, cfg.policy.global_pages && !cfg.policy.pcid, opt.hw) {
+        mem_.slots_known = cfg.slots_known;
+        mem_.broken_copy = opt.broken_copy;
+    }
+
+    // Random workload; the first failure as text, or nothing.
+    std::optional<std::string> run(unsigned nr_ops) {
+        try {
+            boot();
+            for (op_ = 0; op_ < nr_ops; ++op_)
+                random_op();
+        } catch (const Failure& f) {
+            return std::string(f.what());
+        } catch (const std::out_of_range& e) {
+            return describe("harness", std::string("memory: ") + e.what());
+        }
+        return std::nullopt;
+    }
+
+    void boot() {
+        build_monitor();
+        const unsigned nr_procs = opt_.nr_procs ? opt_.nr_procs : 3 + static_cast<unsigned>(seed_ % 2);
+        shared_[0] = make_entry(new_l3(true), kTableUser);    // slot 2
+        shared_[1] = make_entry(new_l3(false), kTableKernel);  // slot 272
+        shared_[2] = 0;                                        // slot 300
+        for (unsigned i = 0; i < nr_procs; ++i) {
+            Proc p{mem_.alloc_table(), mem_.alloc_table()};
+            build_process(p);
+            procs_.push_back(p);
+        }
+        const unsigned nr_roots = opt_.nr_roots ? opt_.nr_roots : 2 + static_cast<unsigned>(seed_ % 7);
+        for (unsigned i = 0; i < nr_roots; ++i) {
+            const uint64_t r = mem_.alloc_table();
+            for (unsigned s = xp::kMonitorSlotFirst; s <= xp::kMonitorSlotLast; ++s)
+                mem_.write(r, s, restricted_monitor_[s - xp::kMonitorSlotFirst]);
+            roots_.push_back(r);
+        }
+        engine_.init(&machine_, &mem_, cfg_.policy, roots_.data(), nr_roots);
+        set_op("boot");
+        in_monitor_ = true;
+        cur_ = 0;
+        user_ = false;
+        switch_root(procs_[0].k, false);
+        exit();
+    }
+
+    // ---- Operations for the report (deterministic shapes) ----
+    void ensure_user() {
+        if (!user_) {
+            entry();
+            switch_root(procs_[cur_].u, true);
+            exit();
+        }
+    }
+    void ensure_kernel() {
+        if (user_) {
+            entry();
+            switch_root(procs_[cur_].k, false);
+            exit();
+        }
+    }
+    void syscall_round_trip() {  // from user mode and back
+        entry();
+        switch_root(procs_[cur_].k, false);
+        exit();
+        entry();
+        switch_root(procs_[cur_].u, true);
+        exit();
+    }
+    void null_hypercall() {
+        entry();
+        exit();
+    }
+    void process_switch_next() {
+        entry();
+        cur_ = (cur_ + 1) % static_cast<unsigned>(procs_.size());
+        switch_root(procs_[cur_].k, false);
+        exit();
+    }
+    void pte_change(bool single) {
+        entry();
+        const uint64_t va = remap_some_present_page(procs_[cur_].k);
+        if (single)
+            flush_one(va);
+        else
+            flush_all();
+        check("after flush");
+        exit();
+    }
+    void l4_change() {  // replace a private user slot's L3 in both L4s
+        entry();
+        const uint64_t e = make_entry(new_l3(true), kTableUser);
+        write_l4(procs_[cur_].k, 0, e);
+        write_l4(procs_[cur_].u, 0, e);
+        flush_all();
+        check("after flush");
+        exit();
+    }
+    void guest_touch_all() {
+        for (uint64_t va : user_ ? user_vas_ : all_vas_)
+            (void)tlb_.access(mem_, va);
+    }
+
+    const Stats& stats() const { return machine_.s; }
+    PhysMem& mem() { return mem_; }
+
+private:
+    struct Proc {
+        uint64_t k, u;
+    };
+
+    // ---- World construction ----
+    uint64_t rnd(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_); }
+    bool chance(unsigned num, unsigned den) { return rnd(den) < num; }
+
+    uint64_t leaf(bool user) {
+        uint64_t f = kPresent;
+        if (chance(1, 2))
+            f |= kWritable;
+        if (chance(1, 4))
+            f |= kNoExecute;
+        if (user) {
+            f |= kUser;
+            if (chance(1, 3))
+                f |= kGlobal;
+        }
+        return make_entry(kDataPa + rnd(4096) * 0x1000, f);
+    }
+    uint64_t huge_leaf(bool user) {
+        return make_entry(kHugePa + rnd(512) * level_span(2), kPresent | kHuge | kWritable | (user ? kUser : 0));
+    }
+    uint64_t new_l1(bool user) {
+        const uint64_t t = mem_.alloc_table();
+        for (unsigned i = 0; i < kL1Pages; ++i)
+            if (chance(2, 3))
+                mem_.write(t, i, leaf(user));
+        return t;
+    }
+    uint64_t new_l2_entry(bool user) {
+        if (chance(1, 8))
+            return huge_leaf(user);
+        return make_entry(new_l1(user), user ? kTableUser : kTableKernel);
+    }
+    uint64_t new_l2(bool user) {
+        const uint64_t t = mem_.alloc_table();
+        for (unsigned i : kL2Index)
+            if (chance(7, 8))
+                mem_.write(t, i, new_l2_entry(user));
+        return t;
+    }
+    uint64_t new_l3(bool user) {
+        const uint64_t t = mem_.alloc_table();
+        for (unsigned i : kL3Index)
+            if (chance(3, 4))
+                mem_.write(t, i, make_entry(new_l2(user), user ? kTableUser : kTableKernel));
+        return t;
+    }
+
+    void build_monitor() {
+        // The monitor's full view, in every guest L4.
+        const uint64_t l3 = mem_.alloc_table(), l2 = mem_.alloc_table(), l1 = mem_.alloc_table();
+        mem_.write(l3, 0, make_entry(l2, kTableKernel));
+        mem_.write(l2, 0, make_entry(l1, kTableKernel));
+        for (unsigned i = 0; i < kMonitorPages; ++i)
+            mem_.write(l1, i, make_entry(kMonitorPa + i * 0x1000, kPresent | kWritable));
+        const uint64_t o3 = mem_.alloc_table(), o2 = mem_.alloc_table(), o1 = mem_.alloc_table();
+        mem_.write(o3, 0, make_entry(o2, kTableKernel));
+        mem_.write(o2, 0, make_entry(o1, kTableKernel));
+        for (unsigned i = 0; i < kMonitorOnlyPages; ++i)
+            mem_.write(o1, i, make_entry(kMonitorPa + (kMonitorPages + i) * 0x1000, kPresent | kNoExecute));
+        full_monitor_.fill(0);
+        full_monitor_[kMonitorSlot - xp::kMonitorSlotFirst] = make_entry(l3, kTableKernel);
+        full_monitor_[kMonitorOnlySlot - xp::kMonitorSlotFirst] = make_entry(o3, kTableKernel);
+        // The restricted roots' part: the same VAs and frames, fewer of them.
+        const uint64_t r3 = mem_.alloc_table(), r2 = mem_.alloc_table(), r1 = mem_.alloc_table();
+        mem_.write(r3, 0, make_entry(r2, kTableKernel));
+        mem_.write(r2, 0, make_entry(r1, kTableKernel));
+        for (unsigned i = 0; i < kAllowedPages; ++i)
+            mem_.write(r1, i, mem_.read(l1, i));
+        restricted_monitor_.fill(0);
+        restricted_monitor_[kMonitorSlot - xp::kMonitorSlotFirst] = make_entry(r3, kTableKernel);
+
+        for (unsigned i = 0; i < kMonitorPages; ++i)
+            monitor_vas_.push_back(va_of(kMonitorSlot, 0, 0, i));
+        for (unsigned i = 0; i < kMonitorOnlyPages; ++i)
+            monitor_vas_.push_back(va_of(kMonitorOnlySlot, 0, 0, i));
+        for (unsigned slot : kGuestSlotList)
+            for (unsigned a : kL3Index)
+                for (unsigned b : kL2Index)
+                    for (unsigned c = 0; c < kL1Pages; ++c) {
+                        all_vas_.push_back(va_of(slot, a, b, c));
+                        if (is_user_slot(slot))
+                            user_vas_.push_back(va_of(slot, a, b, c));
+                    }
+    }
+
+    // A new process in frames p.k, p.u (zeroed here: fresh or reused).
+    void build_process(const Proc& p) {
+        for (unsigned s = 0; s < kEntries; ++s) {
+            mem_.write(p.k, s, 0);
+            mem_.write(p.u, s, 0);
+        }
+        for (unsigned s = xp::kMonitorSlotFirst; s <= xp::kMonitorSlotLast; ++s) {
+            mem_.write(p.k, s, full_monitor_[s - xp::kMonitorSlotFirst]);
+            mem_.write(p.u, s, full_monitor_[s - xp::kMonitorSlotFirst]);
+        }
+        mem_.write(p.k, kUserSharedSlot, shared_[0]);
+        mem_.write(p.u, kUserSharedSlot, shared_[0]);
+        mem_.write(p.k, kKernelSharedSlots[0], shared_[1]);
+        mem_.write(p.k, kKernelSharedSlots[1], shared_[2]);
+        for (unsigned s : {kUserPrivateSlots[0], kUserPrivateSlots[1]}) {
+            const uint64_t e = make_entry(new_l3(true), kTableUser);
+            mem_.write(p.k, s, e);
+            mem_.write(p.u, s, e);
+        }
+        mem_.write(p.k, kKernelPrivateSlot, make_entry(new_l3(false), kTableKernel));
+    }
+
+    uint64_t cur_l4() const { return user_ ? procs_[cur_].u : procs_[cur_].k; }
+
+    // ---- Failure reporting and checks ----
+    // The last engine calls and hardware-visible steps, printed with a failure.
+    enum class Ev : uint8_t { Op, Entry, Exit, Switch, L4Write, Release, FlushAll, FlushOne, PteWrite };
+    struct Trace {
+        Ev ev;
+        unsigned op;
+        uint64_t a, b;
+    };
+    static constexpr unsigned kTraceLen = 48;
+    void trace(Ev ev, uint64_t a = 0, uint64_t b = 0) { trace_[trace_pos_++ % kTraceLen] = Trace{ev, op_, a, b}; }
+    std::string trace_text() const {
+        std::ostringstream os;
+        const unsigned n = trace_pos_ < kTraceLen ? trace_pos_ : kTraceLen;
+        for (unsigned i = trace_pos_ - n; i < trace_pos_; ++i) {
+            const Trace& t = trace_[i % kTraceLen];
+            os << "\n  op " << t.op << ": ";
+            switch (t.ev) {
+            case Ev::Op: os << "--- " << reinterpret_cast<const char*>(t.a); break;
+            case Ev::Entry: os << "entry, CR3 " << hex(t.a); break;
+            case Ev::Exit: os << (t.b ? "exit (prepare_exit), CR3 " : "exit (fast), CR3 ") << hex(t.a); break;
+            case Ev::Switch: os << "switch_guest_root(" << hex(t.a) << (t.b ? ", user)" : ", kernel)"); break;
+            case Ev::L4Write: os << "L4 " << hex(t.a) << " slot " << t.b << " written"; break;
+            case Ev::Release: os << "l4_released(" << hex(t.a) << ")"; break;
+            case Ev::FlushAll: os << "flush_all"; break;
+            case Ev::FlushOne: os << "flush_one(" << hex(t.a) << ")"; break;
+            case Ev::PteWrite: os << "L1 entry for va " << hex(t.a) << " = " << hex(t.b); break;
+            }
+        }
+        return os.str();
+    }
+    std::string describe(const std::string& where, const std::string& what) const {
+        std::ostringstream os;
+        os << "config " << cfg_.name << " seed " << seed_ << " op " << op_ << " (" << op_name_ << ") " << where
+           << ": " << what << " [process " << cur_ << (user_ ? " user" : " kernel") << " L4 " << hex(cur_l4())
+           << ", " << roots_.size() << " roots]\nlast steps:" << trace_text();
+        return os.str();
+    }
+    [[noreturn]] void fail(const std::string& where, const std::string& what) const {
+        throw Failure(describe(where, what));
+    }
+
+    void check(const char* where) {
+        const auto st = tlb_.check(mem_);
+        if (st.found)
+            fail(where, "stale translation for va " + hex(st.va_page) + " (pcid " + std::to_string(st.pcid) +
+                            ", cached pa " + hex(st.cached_pa) + ", now " +
+                            (st.now_present ? "pa " + hex(st.now_pa) : std::string("not present")) + ")");
+    }
+
+    void check_roots(uint64_t pv) {
+        const unsigned i = engine_.current_root();
+        const uint64_t root = engine_.root_pa(i);
+        if ((pv & kAddrMask) != root)
+            fail("at exit", "pv_cr3 " + hex(pv) + " is not the current restricted root " + hex(root));
+        if (engine_.guest_l4() != cur_l4())
+            fail("at exit", "engine's guest L4 " + hex(engine_.guest_l4()) + " is not the guest's " + hex(cur_l4()));
+        const uint64_t* l4 = mem_.table(cur_l4());
+        const uint64_t* rt = mem_.table(root);
+        for (unsigned s = 0; s < kEntries; ++s) {
+            if (!xp::is_guest_slot(s))
+                continue;
+            const uint64_t want = l4[s], got = rt[s];
+            if (want != got)
+                fail("at exit", "restricted root " + std::to_string(i) + " slot " + std::to_string(s) + " holds " +
+                                    hex(got) + ", guest L4 has " + hex(want));
+        }
+        for (uint64_t r : roots_)
+            for (unsigned s = xp::kMonitorSlotFirst; s <= xp::kMonitorSlotLast; ++s)
+                if (mem_.table(r)[s] != restricted_monitor_[s - xp::kMonitorSlotFirst])
+                    fail("at exit", "monitor slot " + std::to_string(s) + " of restricted root " + hex(r) + " changed");
+    }
+
+    // ---- The monitor's side, exactly as the monitor drives the engine ----
+    void entry() {
+        if (in_monitor_)
+            fail("entry", "harness: already in the monitor");
+        ++machine_.s.entries;
+        if (cfg_.policy.xpti) {
+            (void)tlb_.access(mem_, kStubVa);  // entry text and stack, under the guest's CR3
+            const uint64_t cr3 = engine_.monitor_cr3();
+            ++machine_.s.entry_cr3;
+            machine_.s.entry_cr3_noflush += (cr3 >> 63) != 0;
+            if ((cr3 & kAddrMask) != cur_l4())
+                fail("at entry", "xen_cr3 " + hex(cr3) + " is not the guest L4");
+            machine_.write_cr3(cr3);
+            trace(Ev::Entry, cr3);
+        }
+        in_monitor_ = true;
+        check("after entry");
+    }
+    void exit() {
+        if (!in_monitor_)
+            fail("exit", "harness: not in the monitor");
+        ++machine_.s.exits;
+        if (cfg_.policy.xpti) {
+            uint64_t pv;
+            const bool slow = engine_.exit_work();
+            if (slow) {
+                pv = engine_.prepare_exit();
+                stored_pv_ = pv;
+                ++machine_.s.slow_exits;
+            } else {
+                pv = stored_pv_;
+                if (pv != engine_.guest_cr3())
+                    fail("at exit", "fast path pv_cr3 " + hex(pv) + " != guest_cr3() " + hex(engine_.guest_cr3()));
+            }
+            trace(Ev::Exit, pv, slow);
+            check_roots(pv);
+            machine_.write_cr3(pv);
+            in_monitor_ = false;
+            (void)tlb_.access(mem_, kStubVa);  // exit text under the restricted root
+        } else {
+            in_monitor_ = false;
+            if (engine_.guest_l4() != cur_l4())
+                fail("at exit", "engine's guest L4 is not the guest's");
+        }
+        check("after exit");
+    }
+    void switch_root(uint64_t l4, bool user) {
+        user_ = user;
+        trace(Ev::Switch, l4, user);
+        engine_.switch_guest_root(l4, user);
+        check("after root switch");
+    }
+    void flush_all() {
+        trace(Ev::FlushAll);
+        engine_.flush_all(kGuestReason);
+    }
+    void flush_one(uint64_t va) {
+        trace(Ev::FlushOne, va);
+        engine_.flush_one(kGuestReason, va);
+    }
+    void set_op(const char* name) {
+        op_name_ = name;
+        trace(Ev::Op, reinterpret_cast<uint64_t>(name));
+    }
+    void write_l4(uint64_t l4, unsigned slot, uint64_t value) {
+        mem_.write(l4, slot, value);
+        trace(Ev::L4Write, l4, slot);
+        engine_.l4_entry_written(l4, slot);
+    }
+
+    // ---- Random guest ----
+    const std::vector<uint64_t>& vas() const { return user_ ? user_vas_ : all_vas_; }
+    uint64_t any_va(const std::vector<uint64_t>& pool) { return pool[rnd(pool.size())]; }
+    unsigned pick_proc() { return chance(1, 2) ? cur_ : static_cast<unsigned>(rnd(procs_.size())); }
+
+    void guest_access() {
+        const unsigned n = 1 + static_cast<unsigned>(rnd(6));
+        for (unsigned i = 0; i < n; ++i)
+            (void)tlb_.access(mem_, any_va(vas()));
+    }
+    void monitor_access() {
+        const unsigned n = 1 + static_cast<unsigned>(rnd(4));
+        for (unsigned i = 0; i < n; ++i)
+            (void)tlb_.access(mem_, chance(1, 2) ? any_va(vas()) : any_va(monitor_vas_));
+        check("after monitor access");
+    }
+
+    // Bodies run in the monitor, in guest kernel mode (hypercalls).
+    void body_process_switch() {
+        if (procs_.size() < 2)
+            return;
+        unsigned next = cur_;
+        while (next == cur_)
+            next = static_cast<unsigned>(rnd(procs_.size()));
+        cur_ = next;
+        switch_root(procs_[cur_].k, false);
+    }
+    void body_pte_change() {
+        std::vector<uint64_t> changed;
+        const unsigned n = 1 + static_cast<unsigned>(rnd(3));
+        for (unsigned i = 0; i < n; ++i) {
+            const Proc& p = procs_[pick_proc()];
+            const uint64_t va = any_va(all_vas_);
+            const Translation t = walk(mem_, p.k, va);
+            if (!is_present(t.entries[0]) || !is_present(t.entries[1]) || is_huge_leaf(t.entries[1], 3) ||
+                !is_present(t.entries[2]) || is_huge_leaf(t.entries[2], 2))
+                continue;
+            const uint64_t l1 = entry_addr(t.entries[2]);
+            const unsigned idx = table_index(va, 1);
+            const bool user = is_user_slot(table_index(va, 4));
+            if (chance(1, 2))  // the monitor touched it earlier in this hypercall
+                (void)tlb_.access(mem_, va);
+            const uint64_t old = mem_.read(l1, idx);
+            uint64_t now;
+            if (!is_present(old)) {
+                now = leaf(user);
+            } else {
+                switch (rnd(5)) {
+                case 0: now = 0; break;
+                case 1: now = make_entry(kDataPa + rnd(4096) * 0x1000, entry_flags(old)); break;
+                case 2: now = old ^ kWritable; break;
+                case 3: now = old ^ kNoExecute; break;
+                default: now = user ? old ^ kGlobal : old ^ kWritable; break;
+                }
+            }
+            mem_.write(l1, idx, now);
+            trace(Ev::PteWrite, va, now);
+            if (is_present(old) && now != old)
+                changed.push_back(va);
+        }
+        if (changed.empty())
+            return;
+        if (chance(1, 2)) {
+            flush_all();
+        } else {
+            for (uint64_t va : changed)
+                flush_one(va);
+        }
+        check("after flush");
+    }
+    void body_table_change() {  // an L3 or L2 entry
+        const Proc& p = procs_[pick_proc()];
+        const uint64_t va = any_va(all_vas_);
+        const bool user = is_user_slot(table_index(va, 4));
+        const Translation t = walk(mem_, p.k, va);
+        const int level = chance(1, 2) ? 2 : 3;
+        if (!is_present(t.entries[0]))
+            return;
+        uint64_t table = entry_addr(t.entries[0]);
+        if (level == 2) {
+            if (!is_present(t.entries[1]) || is_huge_leaf(t.entries[1], 3))
+                return;
+            table = entry_addr(t.entries[1]);
+        }
+        const unsigned idx = table_index(va, level);
+        const uint64_t old = mem_.read(table, idx);
+        uint64_t now;
+        if (is_present(old) && chance(1, 3))
+            now = 0;
+        else if (level == 2)
+            now = new_l2_entry(user);
+        else
+            now = make_entry(new_l2(user), user ? kTableUser : kTableKernel);
+        mem_.write(table, idx, now);
+        if (is_present(old)) {
+            flush_all();
+            check("after flush");
+        }
+    }
+    void body_l4_change() {
+        const unsigned pi = pick_proc();
+        const unsigned slot = kGuestSlotList[rnd(std::size(kGuestSlotList))];
+        const bool user = is_user_slot(slot);
+        const Proc& p = procs_[pi];
+        const uint64_t old = mem_.read(p.k, slot);
+        const uint64_t now = (is_present(old) && chance(1, 2))
+                                 ? 0
+                                 : make_entry(new_l3(user), user ? kTableUser : kTableKernel);
+        if (slot == kUserSharedSlot) {
+            shared_[0] = now;
+            for (const Proc& q : procs_) {
+                write_l4(q.k, slot, now);
+                write_l4(q.u, slot, now);
+            }
+        } else if (slot == kKernelSharedSlots[0] || slot == kKernelSharedSlots[1]) {
+            shared_[slot == kKernelSharedSlots[0] ? 1 : 2] = now;
+            for (const Proc& q : procs_)
+                write_l4(q.k, slot, now);
+        } else if (user) {
+            write_l4(p.k, slot, now);
+            write_l4(p.u, slot, now);
+        } else {
+            write_l4(p.k, slot, now);
+        }
+        if (is_present(old)) {
+            flush_all();
+            check("after flush");
+        }
+    }
+    // A process that is not running exits; its L4 frames lose their type and
+    // become the L4s of a new process (maybe kernel and user swapped). No
+    // translation of the running process changes: the guest flushes nothing.
+    void body_release_reuse() {
+        if (procs_.size() < 2)
+            return;
+        unsigned pi = cur_;
+        while (pi == cur_)
+            pi = static_cast<unsigned>(rnd(procs_.size()));
+        Proc& p = procs_[pi];
+        if (!opt_.skip_release) {
+            trace(Ev::Release, p.k);
+            engine_.l4_released(p.k);
+            trace(Ev::Release, p.u);
+            engine_.l4_released(p.u);
+        }
+        if (chance(1, 2))
+            std::swap(p.k, p.u);
+        build_process(p);
+    }
+    void random_body() {
+        switch (rnd(9)) {
+        case 0:
+        case 1: body_pte_change(); break;
+        case 2: body_process_switch(); break;
+        case 3: body_table_change(); break;
+        case 4: body_l4_change(); break;
+        case 5: body_release_reuse(); break;
+        default: monitor_access(); break;
+        }
+    }
+
+    void random_op() {
+        const unsigned r = static_cast<unsigned>(rnd(100));
+        if (r < 25) {
+            set_op("guest access");
+            guest_access();
+        } else if (r < 37) {
+            set_op(user_ ? "syscall round trip" : "iret to user");
+            if (user_) {
+                entry();
+                switch_root(procs_[cur_].k, false);
+                exit();
+                guest_access();
+            }
+            entry();
+            switch_root(procs_[cur_].u, true);
+            if (chance(1, 4)) {  // an event is pending: bounce straight back to the kernel
+                set_op("event pending at iret: bounce to the kernel");
+                switch_root(procs_[cur_].k, false);
+            }
+            exit();
+            guest_access();
+        } else if (r < 42) {
+            set_op("null hypercall");
+            ensure_kernel();
+            null_hypercall();
+        } else if (r < 50) {
+            set_op("interrupt + monitor access");
+            entry();
+            monitor_access();
+            exit();
+        } else if (r < 58) {
+            set_op("process switch");
+            hypercall([&] { body_process_switch(); });
+        } else if (r < 73) {
+            set_op("pte change");
+            hypercall([&] { body_pte_change(); });
+        } else if (r < 79) {
+            set_op("L3/L2 change");
+            hypercall([&] { body_table_change(); });
+        } else if (r < 86) {
+            set_op("L4 change");
+            hypercall([&] { body_l4_change(); });
+        } else if (r < 90) {
+            set_op("L4 release + reuse");
+            hypercall([&] { body_release_reuse(); });
+        } else {
+            set_op("multicall");
+            hypercall([&] {
+                const unsigned n = 2 + static_cast<unsigned>(rnd(3));
+                for (unsigned i = 0; i < n; ++i)
+                    random_body();
+            });
+        }
+    }
+    template <typename F>
+    void hypercall(F&& body) {
+        ensure_kernel();
+        entry();
+        body();
+        if (chance(1, 3))
+            monitor_access();
+        exit();
+    }
+
+    // Report helper: remap one present 4K page of `l4` (adding one if none).
+    uint64_t remap_some_present_page(uint64_t l4) {
+        for (uint64_t va : user_vas_) {
+            const Translation t = walk(mem_, l4, va);
+            if (t.present && t.leaf_level == 1) {
+                const uint64_t l1 = entry_addr(t.entries[2]);
+                const uint64_t old = t.entries[3];
+                mem_.write(l1, table_index(va, 1), make_entry(entry_addr(old) ^ 0x1000, entry_flags(old)));
+                return va;
+            }
+        }
+        throw Failure(describe("report", "no 4K user page to remap"));
+    }
+
+    const Config& cfg_;
+    uint64_t seed_;
+    Options opt_;
+    std::mt19937_64 rng_;
+    PhysMem mem_;
+    Tlb tlb_;
+    ModelMachine machine_;
+    xp::Engine<ModelMachine, PhysMem> engine_;
+
+    std::vector<Proc> procs_;
+    std::vector<uint64_t> roots_;
+    std::array<uint64_t, 16> full_monitor_{}, restricted_monitor_{};
+    uint64_t shared_[3] = {};  // slots 2, 272, 300
+    std::vector<uint64_t> all_vas_, user_vas_, monitor_vas_;
+    unsigned cur_ = 0;
+    bool user_ = false, in_monitor_ = false;
+    uint64_t stored_pv_ = 0;
+    unsigned op_ = 0;
+    const char* op_name_ = "";
+    Trace trace_[kTraceLen] = {};
+    unsigned trace_pos_ = 0;
+};
+
+constexpr unsigned kSeeds = 20, kOps = 3000;
+
+// The first failure over kSeeds seeds, or nothing.
+std::optional<std::string> first_failure(const Config& cfg, const Options& opt = {}, unsigned seeds = kSeeds,
+                                         unsigned ops = kOps) {
+    for (uint64_t seed = 1; seed <= seeds; ++seed) {
+        Sim sim(cfg, seed, opt);
+        if (auto f = sim.run(ops))
+            return f;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+TEST_CASE("XPTI engine: no stale translation and exact restricted roots, every configuration", "[xpti]") {
+    for (const Config& cfg : all_configs()) {
+        SECTION(cfg.name) {
+            const auto failure = first_failure(cfg);
+            INFO(failure.value_or(""));
+            CHECK_FALSE(failure.has_value());
+        }
+    }
+}
+
+TEST_CASE("XPTI harness: catches an INVLPG that does nothing (no PCIDs)", "[xpti][negative]") {
+    Options opt;
+    opt.hw = HwBug::InvlpgNoop;
+    for (const char* name : {"xpti-off", "+single-flush=xen"}) {
+        const auto failure = first_failure(config(name), opt);
+        INFO(name);
+        REQUIRE(failure.has_value());
+        CHECK(failure->find("stale translation") != std::string::npos);
+    }
+}
+
+TEST_CASE("XPTI harness: catches a CR4.PGE toggle that does nothing (global pages)", "[xpti][negative]") {
+    Options opt;
+    opt.hw = HwBug::IgnorePgeToggle;
+    const auto failure = first_failure(config("naive"), opt);
+    REQUIRE(failure.has_value());
+    CHECK(failure->find("stale translation") != std::string::npos);
+}
+
+TEST_CASE("XPTI harness: catches CR3 writes that never flush", "[xpti][negative]") {
+    Options opt;
+    opt.hw = HwBug::Cr3AlwaysNoFlush;
+    for (const char* name : {"xpti-off", "+single-flush=xen"}) {
+        const auto failure = first_failure(config(name), opt);
+        INFO(name);
+        REQUIRE(failure.has_value());
+        CHECK(failure->find("stale translation") != std::string::npos);
+    }
+}
+
+TEST_CASE("XPTI harness: catches an INVPCID that does nothing", "[xpti][negative]") {
+    Options opt;
+    opt.hw = HwBug::InvpcidNoop;
+    for (const char* name : {"xen+pcid", "all+pcid"}) {
+        const auto failure = first_failure(config(name), opt);
+        INFO(name);
+        REQUIRE(failure.has_value());
+        CHECK(failure->find("stale translation") != std::string::npos);
+    }
+}
+
+TEST_CASE("XPTI harness: catches a caller that never reports released L4s", "[xpti][negative]") {
+    Options opt;
+    opt.skip_release = true;
+    SECTION("PCID tags reused for a new L4 in the same frame") {
+        const auto failure = first_failure(config("xen+pcid"), opt);
+        REQUIRE(failure.has_value());
+        CHECK(failure->find("stale translation") != std::string::npos);
+    }
+    SECTION("cached restricted root reused for a new L4 in the same frame") {
+        const auto failure = first_failure(config("xen+root-cache"), opt);
+        REQUIRE(failure.has_value());
+        CHECK(failure->find("restricted root") != std::string::npos);
+    }
+}
+
+TEST_CASE("XPTI harness: catches restricted roots that are never filled", "[xpti][negative]") {
+    Options opt;
+    opt.broken_copy = true;
+    for (const char* name : {"naive", "+single-flush=xen", "all"}) {
+        const auto failure = first_failure(config(name), opt, 2, 200);
+        INFO(name);
+        REQUIRE(failure.has_value());
+        CHECK(failure->find("restricted root") != std::string::npos);
+    }
+}
