@@ -145,10 +145,12 @@ int run_command(const RunArgs& a) {
         options.test_hook = abi::TestHook::CorruptFrameTable;
     else if (a.test_hook == "leak-into-restricted-root")
         options.test_hook = abi::TestHook::LeakIntoRestrictedRoot;
+    else if (a.test_hook == "fault-in-exit-path")
+        options.test_hook = abi::TestHook::FaultInExitPath;
     else if (a.test_hook != "none")
         return fail(
             bad_input("--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table, "
-                      "leak-into-restricted-root",
+                      "leak-into-restricted-root, fault-in-exit-path",
                       a.test_hook));
     options.xpti = resolve_xpti(*xpti);
     options.pcid = *pcid;

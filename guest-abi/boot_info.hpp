@@ -25,6 +25,10 @@ enum class TestHook : uint8_t {
     CorruptFrameTable = 3,  // one extra type reference on the initial L4: the audit must notice
     // A direct-map page mapped into vCPU 0's restricted root after boot: --check-isolation must notice.
     LeakIntoRestrictedRoot = 4,
+    // The first exit to the guest irets with a bad SS: the #GP is taken in
+    // the exit path, on the restricted root under XPTI; the nested entry
+    // must get back to the monitor's view and report a monitor fault.
+    FaultInExitPath = 5,
 };
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).

@@ -72,6 +72,8 @@ void use_cheapest_syscall_entry();
     r.rsp = dom.stack_top_va;
     r.rsi = dom.start_info_va;
     r.rflags = 0x202;
+    if (d.boot.test_hook == abi::TestHook::FaultInExitPath)
+        r.ss = 0xfff8;  // beyond the GDT limit: iretq raises #GP(0xfff8)
     v.counters->guest_exits++;
     xpti::before_exit(v);
     enter_frame(&r);
@@ -92,9 +94,9 @@ void use_cheapest_syscall_entry() {
 void run_test_hook(abi::TestHook hook) {
     switch (hook) {
     case abi::TestHook::None:
-    case abi::TestHook::CorruptFrameTable:       // applied in boot_domain
-    case abi::TestHook::LeakIntoRestrictedRoot:  // applied by the XPTI set-up (not yet implemented)
-        return;
+    case abi::TestHook::CorruptFrameTable:  // these three are applied in boot_domain
+    case abi::TestHook::LeakIntoRestrictedRoot:
+    case abi::TestHook::FaultInExitPath: return;
     case abi::TestHook::Panic: panic("test hook: panic on purpose");
     case abi::TestHook::TripleFault:
         // No IDT: the next exception cannot be delivered, nor the #DF after it.

@@ -33,8 +33,9 @@ void handle_monitor_fault(GuestRegs& r) {
             return;
         }
     }
-    panic_regs(&r, "monitor fault: vector %lu error %#lx at %#lx (cr2 %#lx)", r.vector, r.error_code, r.rip,
-               cpu::read_cr2());
+    const bool in_entry_text = r.rip - layout::kEntryTextVirt < layout::kEntryTextSize;
+    panic_regs(&r, "monitor fault: vector %lu error %#lx at %#lx%s (cr2 %#lx)", r.vector, r.error_code, r.rip,
+               in_entry_text ? " in the entry/exit path" : "", cpu::read_cr2());
 }
 
 // A guest-user syscall goes to the guest kernel's syscall callback.

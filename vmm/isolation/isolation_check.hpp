@@ -16,8 +16,8 @@ namespace pvvmm::isolation {
 
 // What to walk and what the guest owns.
 struct Scope {
-    uint64_t roots_gpa = 0;      // BootInfo::xpti_roots_gpa: vCPU v root k at + (v * kXptiRootsPerVcpu + k) pages
-    uint32_t nr_vcpus = 0;       //
+    uint64_t roots_gpa = 0;  // BootInfo::xpti_roots_gpa: vCPU v root k at + (v * kXptiRootsPerVcpu + k) pages
+    uint32_t nr_vcpus = 0;
     uint64_t memory_size = 0;    // guest-physical bytes: a table beyond is a violation, never read
     uint64_t ram_first_mfn = 0;  // the domain's RAM, all guest slots may map (besides shared_info)
     uint64_t ram_nr_pages = 0;
@@ -30,13 +30,12 @@ struct Violation {
     uint64_t pa = 0;     // what it maps (or the bad table's address)
     uint64_t flags = 0;  // effective: W and U only if set at every level, NX if set at any
     std::string reason;  // one line
-    bool operator==(const Violation&) const = default;
 };
 
 struct Report {
-    uint64_t roots = 0;                 // non-empty roots walked
-    uint64_t leaves = 0;                // leaf mappings checked (a shared guest subtree counts once per root)
-    uint64_t violation_count = 0;       // all found, even past the recorded ones
+    uint64_t roots = 0;            // non-empty roots walked
+    uint64_t leaves = 0;           // leaf mappings (an aliased guest subtree is walked once, counted per reference)
+    uint64_t violation_count = 0;  // all found, even past the recorded ones
     std::vector<Violation> violations;  // the first kMaxRecordedViolations
 };
 

@@ -1,5 +1,6 @@
 #include "vmm/isolation/isolation_watch.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -19,6 +20,13 @@ struct RacingTableReader {
         return entry ? std::atomic_ref<uint64_t>(*entry).load(std::memory_order_relaxed) : 0;
     }
 };
+
+// The same finding in two walks; the hardware may have set A/D bits in between.
+bool same_finding(const Violation& a, const Violation& b) {
+    return a.vcpu == b.vcpu && a.root == b.root && a.va == b.va && a.pa == b.pa && a.reason == b.reason;
+}
+
+std::string finding_key(const Violation& v) { return fmt::format("{} {} {:#x} {}", v.vcpu, v.root, v.va, v.reason); }
 
 }  // namespace
 
@@ -55,7 +63,8 @@ void IsolationWatch::loop() {
             // second walk sees again.
             const Report again = walk();
             std::erase_if(report.violations, [&](const Violation& v) {
-                return std::find(again.violations.begin(), again.violations.end(), v) == again.violations.end();
+                return std::none_of(again.violations.begin(), again.violations.end(),
+                                    [&](const Violation& w) { return same_finding(v, w); });
             });
             if (report.violation_count <= kMaxRecordedViolations)
                 report.violation_count = report.violations.size();
@@ -70,7 +79,7 @@ void IsolationWatch::record(const Report& report, bool racing) {
     summary_.roots += report.roots;
     summary_.leaves += report.leaves;
     for (const Violation& v : report.violations) {
-        if (!seen_.insert(format_violation(v)).second)
+        if (!seen_.insert(finding_key(v)).second)
             continue;
         ++summary_.distinct_violations;
         if (summary_.violations.size() < Summary::kMaxKept)

@@ -54,7 +54,7 @@ private:
     std::condition_variable wake_;
     bool stopping_ = false;
     Summary summary_;
-    std::set<std::string> seen_;  // formatted violations, for de-duplication across walks
+    std::set<std::string> seen_;  // violations found so far, for de-duplication across walks
     std::thread thread_;          // last: starts once everything above exists
 };
 
