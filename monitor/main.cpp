@@ -75,7 +75,7 @@ void use_cheapest_syscall_entry();
     if (d.boot.test_hook == abi::TestHook::FaultInExitPath)
         r.ss = 0xfff8;  // beyond the GDT limit: iretq raises #GP(0xfff8)
     v.counters->guest_exits++;
-    xpti::before_exit(v);
+    xpti::before_exit(this_cpu());
     enter_frame(&r);
 }
 

@@ -103,7 +103,11 @@ public:
 
     // `roots`: physical addresses of this vCPU's restricted roots, their
     // monitor slots already filled (one is used without the root cache).
-    void init(M* machine, Mem* mem, const Policy& policy, const uint64_t* roots, unsigned nr_roots) {
+    // `exit_flag`: where root_pgt_changed lives (the monitor keeps it in the
+    // per-CPU block, next to what its exit path reads); nullptr: inside.
+    void init(M* machine, Mem* mem, const Policy& policy, const uint64_t* roots, unsigned nr_roots,
+              bool* exit_flag = nullptr) {
+        changed_ = exit_flag ? exit_flag : &own_changed_;
         m_ = machine;
         mem_ = mem;
         p_ = policy;
@@ -116,7 +120,7 @@ public:
         }
         for (auto& t : pcid_l4_)
             t = kNoL4;
-        changed_ = p_.xpti;
+        *changed_ = p_.xpti;
     }
 
     [[nodiscard]] const Policy& policy() const { return p_; }
@@ -124,7 +128,7 @@ public:
     [[nodiscard]] uint64_t monitor_cr3() const { return monitor_cr3_; }
     [[nodiscard]] uint64_t guest_cr3() const { return guest_cr3_; }
     // root_pgt_changed: prepare_exit() has work before the next exit.
-    [[nodiscard]] bool exit_work() const { return changed_; }
+    [[nodiscard]] bool exit_work() const { return *changed_; }
     [[nodiscard]] uint64_t guest_l4() const { return l4_; }
     [[nodiscard]] unsigned current_root() const { return cur_; }
     [[nodiscard]] uint64_t root_pa(unsigned i) const { return roots_[i].pa; }
@@ -141,7 +145,7 @@ public:
         uint16_t monitor_pcid = 0;
         if (p_.xpti) {
             select_root(l4_pa);
-            changed_ = true;  // new CR3 value (and maybe a copy) for the exit
+            *changed_ = true;  // new CR3 value (and maybe a copy) for the exit
             monitor_pcid = p_.root_cache ? static_cast<uint16_t>(kPcidFirstCached + 2 * cur_)
                                          : (user ? kPcidMonitorUser : kPcidMonitorKernel);
         }
@@ -165,7 +169,7 @@ public:
             return;
         }
         if (roots_[cur_].l4 == l4_pa) {  // Xen: root_pgt_changed (FLUSH_ROOT_PGTBL on other CPUs)
-            changed_ = true;
+            *changed_ = true;
             if (p_.slot_copy)
                 dirty_.set(slot);
             else
@@ -233,7 +237,7 @@ public:
     // Returns the CR3 this exit loads (guest_cr3() is what later exits load).
     uint64_t prepare_exit() {
         if (!p_.xpti) {
-            changed_ = false;
+            *changed_ = false;
             return 0;
         }
         Root& r = roots_[cur_];
@@ -251,7 +255,7 @@ public:
         // (or was flushed lazily); the next exit comes back here to store
         // the no-flush value.
         const bool flush = p_.pcid && !tag_fresh(pcid, l4_);
-        changed_ = !p_.copy_avoid || flush;
+        *changed_ = !p_.copy_avoid || flush;
         return flush ? cr3 : guest_cr3_;
     }
 
@@ -379,7 +383,8 @@ private:
     uint64_t clock_ = 0;
     uint64_t l4_ = kNoL4;
     bool user_ = false;
-    bool changed_ = false;
+    bool own_changed_ = false;
+    bool* changed_ = &own_changed_;  // root_pgt_changed
     bool dirty_all_ = false;
     SlotMask dirty_;
     uint64_t monitor_cr3_ = 0, guest_cr3_ = 0;

@@ -144,9 +144,9 @@ extern "C" void trap_entry(GuestRegs* regs) {
     if (quirks::probe_active())
         quirks::on_probe_trap(r);
     handle_guest_trap(r);
-    Vcpu& v = current();
-    v.counters->guest_exits++;
-    xpti::before_exit(v);
+    CpuInfo* ci = this_cpu();
+    ci->vcpu->counters->guest_exits++;
+    xpti::before_exit(ci);
 }
 
 }  // namespace monitor

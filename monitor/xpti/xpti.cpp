@@ -104,7 +104,7 @@ void init(Vcpu& v) {
     uint64_t roots[layout::kXptiRootsPerVcpu];
     for (unsigned k = 0; k < layout::kXptiRootsPerVcpu; ++k)
         roots[k] = b.xpti_roots_gpa + (uint64_t{v.id} * layout::kXptiRootsPerVcpu + k) * layout::kPageSize;
-    x.engine.init(&x.hw, &x.mem, p, roots, layout::kXptiRootsPerVcpu);
+    x.engine.init(&x.hw, &x.mem, p, roots, layout::kXptiRootsPerVcpu, &cpu_info_of(v.id)->root_pgt_changed);
     v.counters->xpti_state = (p.xpti ? abi::kXptiStateOn : 0) | (p.pcid ? abi::kXptiStatePcid : 0) |
                              (p.global_pages ? abi::kXptiStateGlobal : 0);
     use_entry_path(v.id, !p.xpti ? EntryPath::Plain : (opts & abi::kXptiFlagByte) ? EntryPath::Flag : EntryPath::Sign);

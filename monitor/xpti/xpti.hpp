@@ -73,9 +73,9 @@ void switch_root(Vcpu& v);
 
 // Every exit to the guest: root_pgt_changed work, if any (out of line).
 void prepare_exit_slow(Vcpu& v);
-inline void before_exit(Vcpu& v) {
-    if (engine(v).exit_work()) [[unlikely]]
-        prepare_exit_slow(v);
+inline void before_exit(CpuInfo* ci) {
+    if (ci->root_pgt_changed) [[unlikely]]
+        prepare_exit_slow(*ci->vcpu);
 }
 
 // TLB flushes (local: other vCPUs run no guest code yet).

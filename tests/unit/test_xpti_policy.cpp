@@ -263,6 +263,15 @@ struct Options {
     bool lazy_remote = false;
 };
 
+// The monitor tells the engine about every change to a present L1/L2/L3
+// entry, once the engine has the call (proposed with this test: with the
+// root cache and PCIDs a new base pointer must flush what the guest did not).
+template <typename E>
+void notify_table_entry_changed(E& engine) {
+    if constexpr (requires { engine.table_entry_changed(); })
+        engine.table_entry_changed();
+}
+
 class Failure : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -701,6 +710,8 @@ private:
             }
             mem_.write(l1, idx, now);
             trace(Ev::PteWrite, va, now);
+            if (is_present(old))
+                notify_table_entry_changed(engine_);
             if (is_present(old) && now != old && must_flush(pi, table_index(va, 4)))
                 changed.push_back(va);
         }
@@ -739,6 +750,8 @@ private:
         else
             now = make_entry(new_l2(user), user ? kTableUser : kTableKernel);
         mem_.write(table, idx, now);
+        if (is_present(old))
+            notify_table_entry_changed(engine_);
         if (is_present(old) && must_flush(pi, table_index(va, 4))) {
             flush_all();
             check("after flush");
@@ -878,6 +891,7 @@ private:
                 const uint64_t l1 = entry_addr(t.entries[2]);
                 const uint64_t old = t.entries[3];
                 mem_.write(l1, table_index(va, 1), make_entry(entry_addr(old) ^ 0x1000, entry_flags(old)));
+                notify_table_entry_changed(engine_);
                 return va;
             }
         }
@@ -993,7 +1007,7 @@ TEST_CASE("XPTI harness: catches a caller that never reports released L4s", "[xp
 TEST_CASE("XPTI harness: catches restricted roots that are never filled", "[xpti][negative]") {
     Options opt;
     opt.broken_copy = true;
-    for (const char* name : {"naive", "+single-flush=xen", "all"}) {
+    for (const char* name : {"naive", "+single-flush=xen", "all/unk"}) {  // ("all" copies slot by slot)
         const auto failure = first_failure(config(name), opt, 2, 200);
         INFO(name);
         REQUIRE(failure.has_value());

@@ -24,11 +24,12 @@ struct alignas(16) CpuInfo {
     uint64_t scratch_rsp;  // syscall stub parks the guest rsp here
     uint64_t cpu_id;
     Vcpu* vcpu;
-    uint64_t xen_cr3;      // XPTI: entry loads it if non-zero (and zeroes it)
-    uint64_t pv_cr3;       // XPTI: the exit loads it (restricted root)
-    uint64_t monitor_cr3;  // XPTI: the exit arms xen_cr3 with it
-    uint8_t use_pv_cr3;    // XPTI: pv_cr3 is (about to be) live; nested entries restore it
-    uint8_t pad[CPUINFO_SIZE - REGS_SIZE - 49];
+    uint64_t xen_cr3;       // XPTI: entry loads it if non-zero (and zeroes it)
+    uint64_t pv_cr3;        // XPTI: the exit loads it (restricted root)
+    uint64_t monitor_cr3;   // XPTI: the exit arms xen_cr3 with it
+    uint8_t use_pv_cr3;     // XPTI: pv_cr3 is (about to be) live; nested entries restore it
+    bool root_pgt_changed;  // XPTI: the next exit has work (copy into / pick the restricted root)
+    uint8_t pad[CPUINFO_SIZE - REGS_SIZE - 50];
 };
 
 #define PVVMM_CHECK_OFFSET(field, value) static_assert(offsetof(GuestRegs, field) == (value), #field)
