@@ -140,6 +140,10 @@ public:
     void switch_guest_root(uint64_t l4_pa, bool user) {
         if (l4_pa == l4_ && (user == user_ || !p_.pcid || p_.root_cache))
             return;
+        // A new base pointer, not a kernel/user toggle: as Xen's write_ptbase,
+        // it drops global entries too (the guest's user pages may be global;
+        // toggles keep them, both L4s map user space alike).
+        const bool new_base = user == user_;
         l4_ = l4_pa;
         user_ = user;
         uint16_t monitor_pcid = 0;
@@ -152,7 +156,7 @@ public:
         const uint64_t cr3 = l4_pa | (p_.pcid ? monitor_pcid : 0);
         m_->write_cr3(cr3 | (p_.pcid && tag_fresh(monitor_pcid, l4_pa) ? kCr3NoFlush : 0));
         monitor_cr3_ = cr3 | (p_.pcid ? kCr3NoFlush : 0);
-        if (!p_.single_flush)
+        if (!p_.single_flush || (p_.global_pages && new_base))
             flush_all(M::kRootSwitchReason);
     }
 
@@ -165,15 +169,17 @@ public:
                 if (roots_[i].l4 == l4_pa) {
                     copy_one_slot(roots_[i], slot);
                     m_->count(Event::RootSlotUpdate, 1);
+                    if (i != cur_)  // the guest flushes the running L4 only
+                        stale_root_pcids(i);
                 }
             return;
         }
-        if (roots_[cur_].l4 == l4_pa) {  // Xen: root_pgt_changed (FLUSH_ROOT_PGTBL on other CPUs)
+        if (Root& r = roots_[cur_]; r.l4 == l4_pa) {  // Xen: root_pgt_changed (FLUSH_ROOT_PGTBL on other CPUs)
             *changed_ = true;
             if (p_.slot_copy)
-                dirty_.set(slot);
+                r.dirty.set(slot);
             else
-                dirty_all_ = true;
+                r.dirty_all = true;
         }
     }
 
@@ -194,6 +200,20 @@ public:
         for (auto& t : pcid_l4_)
             if (t == l4_pa)
                 t = kNoL4;
+    }
+
+    // A present L1, L2 or L3 entry of some guest table was changed or
+    // removed. The guest flushes what the running L4 may cache; a new base
+    // pointer flushes the rest (as a CR3 write does, and Xen's
+    // NEW_BASEPTR). Without the root cache a switch to another L4 retags
+    // the PCIDs anyway; with it, the other roots' PCIDs are flushed when
+    // next used.
+    void table_entry_changed() {
+        if (!p_.pcid || !p_.root_cache)
+            return;
+        for (unsigned i = 0; i < nr_roots_; ++i)
+            if (i != cur_)
+                stale_root_pcids(i);
     }
 
     // Every guest translation, in every context.
@@ -227,10 +247,8 @@ public:
         m_->invpcid(Invpcid::Address, static_cast<uint16_t>(kPcidFirstCached + 2 * cur_), va);
         m_->invpcid(Invpcid::Address, static_cast<uint16_t>(kPcidFirstCached + 2 * cur_ + 1), va);
         for (unsigned i = 0; i < nr_roots_; ++i)
-            if (i != cur_) {
-                pcid_l4_[kPcidFirstCached + 2 * i] = kNoL4;
-                pcid_l4_[kPcidFirstCached + 2 * i + 1] = kNoL4;
-            }
+            if (i != cur_)
+                stale_root_pcids(i);
     }
 
     // Before an exit with exit_work(): bring the restricted root up to date.
@@ -241,12 +259,12 @@ public:
             return 0;
         }
         Root& r = roots_[cur_];
-        if (!p_.copy_avoid || dirty_all_)
+        if (!p_.copy_avoid || r.dirty_all)
             copy_all(r);
         else
             copy_dirty(r);
-        dirty_.clear_all();
-        dirty_all_ = false;
+        r.dirty.clear_all();
+        r.dirty_all = false;
         const uint16_t pcid = p_.root_cache ? static_cast<uint16_t>(kPcidFirstCached + 2 * cur_ + 1)
                                             : (user_ ? kPcidGuestUser : kPcidGuestKernel);
         const uint64_t cr3 = r.pa | (p_.pcid ? pcid : 0);
@@ -266,6 +284,11 @@ private:
         uint64_t pa = 0;
         uint64_t l4 = kNoL4;  // guest L4 whose slots it holds
         SlotMask in_use;      // guest slots that are non-zero in the root (slot-copy, root cache)
+        // What the next exit on this root must copy from `l4`. Per root: a
+        // root picked and left again before an exit (an iret to user with an
+        // event pending bounces straight back) keeps its pending copy.
+        SlotMask dirty;
+        bool dirty_all = false;
         uint64_t last_use = 0;
     };
 
@@ -275,6 +298,12 @@ private:
         uint64_t r;
         asm("bsf %1, %0" : "=r"(r) : "rm"(x) : "cc");
         return static_cast<unsigned>(r);
+    }
+
+    // Root i's PCID pair is flushed when next loaded.
+    void stale_root_pcids(unsigned i) {
+        pcid_l4_[kPcidFirstCached + 2 * i] = kNoL4;
+        pcid_l4_[kPcidFirstCached + 2 * i + 1] = kNoL4;
     }
 
     // Whether `pcid` still caches translations of `l4` only; records it.
@@ -325,11 +354,11 @@ private:
         r.l4 = l4_pa;
         const SlotMask* next = p_.slot_copy ? mem_->slots_in_use(l4_pa) : nullptr;
         if (!next) {
-            dirty_all_ = true;
+            r.dirty_all = true;
             return;
         }
-        dirty_.merge(r.in_use);
-        dirty_.merge(*next);
+        r.dirty.merge(r.in_use);
+        r.dirty.merge(*next);
     }
 
     void copy_all(Root& r) {
@@ -348,7 +377,7 @@ private:
     void copy_dirty(Root& r) {
         uint64_t n = 0;
         for (unsigned w = 0; w < kEntries / 64; ++w)
-            for (uint64_t bits = dirty_.w[w]; bits; bits &= bits - 1) {
+            for (uint64_t bits = r.dirty.w[w]; bits; bits &= bits - 1) {
                 const unsigned slot = w * 64 + lowest_bit(bits);
                 if (!is_guest_slot(slot))
                     continue;
@@ -385,8 +414,6 @@ private:
     bool user_ = false;
     bool own_changed_ = false;
     bool* changed_ = &own_changed_;  // root_pgt_changed
-    bool dirty_all_ = false;
-    SlotMask dirty_;
     uint64_t monitor_cr3_ = 0, guest_cr3_ = 0;
     uint64_t pcid_l4_[kPcids];  // guest L4 each PCID's TLB entries belong to
 };

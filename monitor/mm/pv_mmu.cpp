@@ -182,6 +182,8 @@ int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry) {
     put_entry_ref(old, level);
     if (level == 4)
         xpti::l4_entry_written(table_mfn, index, new_entry);
+    else if (old & kPresent)
+        xpti::table_entry_changed();
     return 0;
 }
 

@@ -9,6 +9,7 @@
 namespace monitor::xpti {
 
 PerVcpu the_xpti[layout::kMaxVcpus];
+bool cached_roots_have_pcids = false;
 
 void HwMachine::count(pt::xpti::Event e, uint64_t n) {
     using pt::xpti::Event;
@@ -92,6 +93,7 @@ void init(Vcpu& v) {
     }
     if (p.pcid)
         p.global_pages = false;
+    cached_roots_have_pcids = p.pcid && p.root_cache;
 
     uint64_t cr4 = cpu::read_cr4() & ~(cpu::kCr4Pge | cpu::kCr4Pcide);
     if (p.global_pages)
@@ -126,6 +128,11 @@ void prepare_exit_slow(Vcpu& v) { cpu_info_of(v.id)->pv_cr3 = engine(v).prepare_
 
 void flush_all(abi::FlushReason reason) { engine(current()).flush_all(reason); }
 void flush_one(abi::FlushReason reason, uint64_t va) { engine(current()).flush_one(reason, va); }
+
+void table_entry_changed_slow() {
+    for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id)
+        the_xpti[id].engine.table_entry_changed();
+}
 
 void l4_validated(uint64_t l4_mfn, const pt::xpti::SlotMask& in_use) { summary_create(l4_mfn, in_use); }
 

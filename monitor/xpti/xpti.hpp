@@ -82,6 +82,15 @@ inline void before_exit(CpuInfo* ci) {
 void flush_all(abi::FlushReason reason);
 void flush_one(abi::FlushReason reason, uint64_t va);
 
+// PV MMU hook: a present L1/L2/L3 entry changed. Only cached roots with
+// their own PCIDs care (their TLB entries outlive a switch away).
+extern bool cached_roots_have_pcids;
+void table_entry_changed_slow();
+inline void table_entry_changed() {
+    if (cached_roots_have_pcids) [[unlikely]]
+        table_entry_changed_slow();
+}
+
 // PV MMU hooks for guest L4 frames.
 void l4_validated(uint64_t l4_mfn, const pt::xpti::SlotMask& in_use);
 void l4_entry_written(uint64_t l4_mfn, unsigned slot, uint64_t entry);
