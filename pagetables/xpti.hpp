@@ -137,6 +137,9 @@ public:
 
     // The guest's root changed (new base pointer, or a kernel/user toggle):
     // load the monitor's view of it now, pick the restricted root for it.
+    // With the root cache, going back to the state the guest last left
+    // (kernel <-> user, mostly) takes a fast path: nothing to copy or
+    // decide, guest_cr3() is final at once (exit_work() stays false).
     void switch_guest_root(uint64_t l4_pa, bool user) {
         if (l4_pa == l4_ && (user == user_ || !p_.pcid || p_.root_cache))
             return;
@@ -144,6 +147,18 @@ public:
         // it drops global entries too (the guest's user pages may be global;
         // toggles keep them, both L4s map user space alike).
         const bool new_base = user == user_;
+        if (p_.root_cache && p_.xpti) {
+            const bool settled = !*changed_;  // this state's exit is done: its values are final
+            if (settled && alt_.l4 == l4_pa && alt_.user == user && alt_still_valid(new_base)) {
+                const Snapshot here = snapshot();
+                restore(alt_);
+                alt_ = here;
+                m_->count(Event::RootHit, 1);
+                m_->write_cr3(monitor_cr3_);  // its PCIDs (if any) still hold only this L4
+                return;
+            }
+            alt_ = settled ? snapshot() : Snapshot{};
+        }
         l4_ = l4_pa;
         user_ = user;
         uint16_t monitor_pcid = 0;
@@ -176,10 +191,12 @@ public:
         }
         if (Root& r = roots_[cur_]; r.l4 == l4_pa) {  // Xen: root_pgt_changed (FLUSH_ROOT_PGTBL on other CPUs)
             *changed_ = true;
-            if (p_.slot_copy)
+            if (p_.slot_copy) {
                 r.dirty.set(slot);
-            else
+                r.dirty_any = true;
+            } else {
                 r.dirty_all = true;
+            }
         }
     }
 
@@ -200,6 +217,8 @@ public:
         for (auto& t : pcid_l4_)
             if (t == l4_pa)
                 t = kNoL4;
+        if (alt_.l4 == l4_pa)
+            alt_ = Snapshot{};
     }
 
     // A present L1, L2 or L3 entry of some guest table was changed or
@@ -261,10 +280,10 @@ public:
         Root& r = roots_[cur_];
         if (!p_.copy_avoid || r.dirty_all)
             copy_all(r);
-        else
+        else if (r.dirty_any)
             copy_dirty(r);
         r.dirty.clear_all();
-        r.dirty_all = false;
+        r.dirty_all = r.dirty_any = false;
         const uint16_t pcid = p_.root_cache ? static_cast<uint16_t>(kPcidFirstCached + 2 * cur_ + 1)
                                             : (user_ ? kPcidGuestUser : kPcidGuestKernel);
         const uint64_t cr3 = r.pa | (p_.pcid ? pcid : 0);
@@ -288,9 +307,39 @@ private:
         // root picked and left again before an exit (an iret to user with an
         // event pending bounces straight back) keeps its pending copy.
         SlotMask dirty;
-        bool dirty_all = false;
+        bool dirty_all = false, dirty_any = false;
         uint64_t last_use = 0;
     };
+
+    // What an exit loads for one guest root: the fast path's memory of the
+    // state left last.
+    struct Snapshot {
+        uint64_t l4 = kNoL4;
+        bool user = false;
+        unsigned root = 0;
+        uint64_t monitor_cr3 = 0, guest_cr3 = 0;
+    };
+    Snapshot snapshot() const { return Snapshot{l4_, user_, cur_, monitor_cr3_, guest_cr3_}; }
+    void restore(const Snapshot& s) {
+        l4_ = s.l4;
+        user_ = s.user;
+        if (s.root != cur_)
+            prev_ = cur_;
+        cur_ = s.root;
+        roots_[cur_].last_use = ++clock_;
+        monitor_cr3_ = s.monitor_cr3;
+        guest_cr3_ = s.guest_cr3;
+    }
+    // The remembered state still describes its root: same L4 (not evicted,
+    // not released), nothing pending, PCIDs not flushed lazily, and no flush
+    // the slow path would have done (double flush, globals on a new base).
+    bool alt_still_valid(bool new_base) const {
+        const Root& r = roots_[alt_.root];
+        if (r.l4 != alt_.l4 || r.dirty_all || r.dirty_any || !p_.single_flush || (p_.global_pages && new_base))
+            return false;
+        const unsigned pcid = kPcidFirstCached + 2 * alt_.root;
+        return !p_.pcid || (pcid_l4_[pcid] == alt_.l4 && pcid_l4_[pcid + 1] == alt_.l4);
+    }
 
     // bsf, not __builtin_ctzll: compilers emit `rep bsf` (decoded as tzcnt),
     // which the monitor must not contain (kvm-host.md).
@@ -359,6 +408,7 @@ private:
         }
         r.dirty.merge(r.in_use);
         r.dirty.merge(*next);
+        r.dirty_any = true;
     }
 
     void copy_all(Root& r) {
@@ -415,6 +465,7 @@ private:
     bool own_changed_ = false;
     bool* changed_ = &own_changed_;  // root_pgt_changed
     uint64_t monitor_cr3_ = 0, guest_cr3_ = 0;
+    Snapshot alt_;              // root cache: the state before the current one, for the fast path
     uint64_t pcid_l4_[kPcids];  // guest L4 each PCID's TLB entries belong to
 };
 

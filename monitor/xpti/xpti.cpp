@@ -121,7 +121,10 @@ void init(Vcpu& v) {
 void switch_root(Vcpu& v) {
     Engine& e = engine(v);
     e.switch_guest_root(active_l4_mfn(v) << layout::kPageShift, !v.kernel_mode);
-    cpu_info_of(v.id)->monitor_cr3 = e.monitor_cr3();
+    CpuInfo* ci = cpu_info_of(v.id);
+    ci->monitor_cr3 = e.monitor_cr3();
+    if (!ci->root_pgt_changed)  // the root cache's fast path: the exit's CR3 is known now
+        ci->pv_cr3 = e.guest_cr3();
 }
 
 void prepare_exit_slow(Vcpu& v) { cpu_info_of(v.id)->pv_cr3 = engine(v).prepare_exit(); }

@@ -700,6 +700,10 @@ private:
         user_ = user;
         trace(Ev::Switch, l4, user);
         engine_.switch_guest_root(l4, user);
+        // As monitor/xpti/xpti.cpp: without exit work (the root cache's fast
+        // path) the next exit's CR3 is known now and stored at once.
+        if (cfg_.policy.xpti && !engine_.exit_work())
+            stored_pv_ = engine_.guest_cr3();
         check("after root switch");
     }
     void flush_all() {
