@@ -68,6 +68,18 @@ monitor_boot:
 
 /* rbx = this CPU's CpuInfo, from any of its stacks (per-CPU areas are
  * PERCPU_VIRT_STRIDE aligned): nested and IST entries cannot assume rsp. */
+/* Out to the guest under XPTI: arm xen_cr3 for the next entry, then run on
+ * the restricted root (the flag variant first says pv_cr3 is live). */
+.macro SWITCH_TO_PV_CR3 base, flag
+	mov CPUINFO_MONITOR_CR3(\base), %rcx
+	mov CPUINFO_PV_CR3(\base), %rax
+	mov %rcx, CPUINFO_XEN_CR3(\base)
+	.if \flag
+	movb $1, CPUINFO_USE_PV_CR3(\base)
+	.endif
+	mov %rax, %cr3
+.endm
+
 .macro CPUINFO_TO_RBX
 	mov %rsp, %rbx
 	and $-PERCPU_VIRT_STRIDE, %rbx
@@ -141,11 +153,7 @@ entry_flag:
 	call trap_entry
 	.globl exit_flag
 exit_flag:
-	mov CPUINFO_MONITOR_CR3(%rsp), %rcx
-	mov CPUINFO_PV_CR3(%rsp), %rax
-	mov %rcx, CPUINFO_XEN_CR3(%rsp)
-	movb $1, CPUINFO_USE_PV_CR3(%rsp)
-	mov %rax, %cr3
+	SWITCH_TO_PV_CR3 %rsp, 1
 	RESTORE_REGS_IRET
 
 entry_flag_nested:
@@ -164,11 +172,7 @@ entry_flag_nested:
 	call trap_entry
 	testb $3, REGS_CS(%rsp)
 	jz 2f
-	mov CPUINFO_MONITOR_CR3(%rbx), %rcx
-	mov %rcx, CPUINFO_XEN_CR3(%rbx)
-	movb $1, CPUINFO_USE_PV_CR3(%rbx)
-	mov CPUINFO_PV_CR3(%rbx), %rax
-	mov %rax, %cr3
+	SWITCH_TO_PV_CR3 %rbx, 1
 	jmp 3f
 2:	/* Back into ring 0: restore the interrupted state; late exit code
 	 * that had switched to pv_cr3 gets it back. */
@@ -198,10 +202,7 @@ entry_sign:
 	call trap_entry
 	.globl exit_sign
 exit_sign:
-	mov CPUINFO_MONITOR_CR3(%rsp), %rcx
-	mov CPUINFO_PV_CR3(%rsp), %rax
-	mov %rcx, CPUINFO_XEN_CR3(%rsp)
-	mov %rax, %cr3
+	SWITCH_TO_PV_CR3 %rsp, 0	/* positive: switch on the next entry */
 	RESTORE_REGS_IRET
 
 entry_sign_nested:
@@ -219,10 +220,7 @@ entry_sign_nested:
 	call trap_entry
 	testb $3, REGS_CS(%rsp)
 	jz 2f
-	mov CPUINFO_MONITOR_CR3(%rbx), %rcx
-	mov %rcx, CPUINFO_XEN_CR3(%rbx)
-	mov CPUINFO_PV_CR3(%rbx), %rax
-	mov %rax, %cr3
+	SWITCH_TO_PV_CR3 %rbx, 0
 	jmp 3f
 2:	/* Positive: the interrupted code was on its way out to the guest. */
 	mov %r15, CPUINFO_XEN_CR3(%rbx)
