@@ -108,6 +108,7 @@ public:
     void init(M* machine, Mem* mem, const Policy& policy, const uint64_t* roots, unsigned nr_roots,
               bool* exit_flag = nullptr) {
         changed_ = exit_flag ? exit_flag : &own_changed_;
+        out_ = ExitValues{&own_out_, &own_out_};
         m_ = machine;
         mem_ = mem;
         p_ = policy;
@@ -120,17 +121,29 @@ public:
         }
         for (auto& t : pcid_l4_)
             t = kNoL4;
+        st_[0] = st_[1] = State{};
+        now_ = 0;
+        fast_ok_ = p_.xpti && p_.root_cache && p_.single_flush && !p_.global_pages;
         *changed_ = p_.xpti;
     }
 
+    // Where the entry and exit paths read their CR3 values (the monitor: its
+    // per-CPU block); the engine stores them there as they become known:
+    // monitor_cr3 at every switch, pv_cr3 when an exit's value is final.
+    struct ExitValues {
+        uint64_t* monitor_cr3;
+        uint64_t* pv_cr3;
+    };
+    void bind(ExitValues out) { out_ = out.monitor_cr3 && out.pv_cr3 ? out : ExitValues{&own_out_, &own_out_}; }
+
     [[nodiscard]] const Policy& policy() const { return p_; }
     // Values for the entry path (xen_cr3) and the exit path (pv_cr3).
-    [[nodiscard]] uint64_t monitor_cr3() const { return monitor_cr3_; }
-    [[nodiscard]] uint64_t guest_cr3() const { return guest_cr3_; }
+    [[nodiscard]] uint64_t monitor_cr3() const { return here().monitor_cr3; }
+    [[nodiscard]] uint64_t guest_cr3() const { return here().guest_cr3; }
     // root_pgt_changed: prepare_exit() has work before the next exit.
     [[nodiscard]] bool exit_work() const { return *changed_; }
-    [[nodiscard]] uint64_t guest_l4() const { return l4_; }
-    [[nodiscard]] unsigned current_root() const { return cur_; }
+    [[nodiscard]] uint64_t guest_l4() const { return here().l4; }
+    [[nodiscard]] unsigned current_root() const { return here().root; }
     [[nodiscard]] uint64_t root_pa(unsigned i) const { return roots_[i].pa; }
     [[nodiscard]] uint64_t root_l4(unsigned i) const { return roots_[i].l4; }
     [[nodiscard]] unsigned nr_roots() const { return nr_roots_; }
@@ -141,40 +154,76 @@ public:
     // (kernel <-> user, mostly) takes a fast path: nothing to copy or
     // decide, guest_cr3() is final at once (exit_work() stays false).
     void switch_guest_root(uint64_t l4_pa, bool user) {
-        if (l4_pa == l4_ && (user == user_ || !p_.pcid || p_.root_cache))
-            return;
+        if (!fast_switch(l4_pa, user))
+            switch_slow(l4_pa, user);
+    }
+
+private:
+    // Back to the state left last, when nothing about it changed since.
+    // Inline and short: this is every system call's kernel <-> user toggle.
+    [[gnu::always_inline]] bool fast_switch(uint64_t l4_pa, bool user) {
+        State& back = st_[now_ ^ 1];
+        if (!fast_ok_ || back.l4 != l4_pa || back.user != user || *changed_)
+            return false;
+        Root& r = roots_[back.root];
+        if (r.l4 != l4_pa || r.dirty_all || r.dirty_any)
+            return false;
+        if (p_.pcid) {
+            const unsigned pcid = kPcidFirstCached + 2 * back.root;
+            if (pcid_l4_[pcid] != l4_pa || pcid_l4_[pcid + 1] != l4_pa)
+                return false;  // flushed lazily: the slow path reloads with a flush
+        }
+        prev_ = st_[now_].root;
+        now_ ^= 1;
+        r.last_use = ++clock_;
+        m_->count(Event::RootHit, 1);
+        m_->write_cr3(back.monitor_cr3);  // its PCIDs (if any) still hold only this L4
+        *out_.monitor_cr3 = back.monitor_cr3;
+        *out_.pv_cr3 = back.guest_cr3;
+        return true;
+    }
+
+    [[gnu::noinline]] void switch_slow(uint64_t l4_pa, bool user) {
+        State& h = st_[now_];
         // A new base pointer, not a kernel/user toggle: as Xen's write_ptbase,
         // it drops global entries too (the guest's user pages may be global;
         // toggles keep them, both L4s map user space alike).
-        const bool new_base = user == user_;
-        if (p_.root_cache && p_.xpti) {
-            const bool settled = !*changed_;  // this state's exit is done: its values are final
-            if (settled && alt_.l4 == l4_pa && alt_.user == user && alt_still_valid(new_base)) {
-                const Snapshot here = snapshot();
-                restore(alt_);
-                alt_ = here;
-                m_->count(Event::RootHit, 1);
-                m_->write_cr3(monitor_cr3_);  // its PCIDs (if any) still hold only this L4
+        const bool new_base = user == h.user;
+        const bool extra_flush = !p_.single_flush || (p_.global_pages && new_base);
+        if (!p_.xpti) {  // no restricted roots, no PCIDs: just the guest's L4
+            if (l4_pa == h.l4)
                 return;
-            }
-            alt_ = settled ? snapshot() : Snapshot{};
+            h.l4 = h.monitor_cr3 = l4_pa;
+            h.user = user;
+            m_->write_cr3(l4_pa);
+            if (extra_flush)
+                flush_all(M::kRootSwitchReason);
+            return;
         }
-        l4_ = l4_pa;
-        user_ = user;
-        uint16_t monitor_pcid = 0;
-        if (p_.xpti) {
-            select_root(l4_pa);
-            *changed_ = true;  // new CR3 value (and maybe a copy) for the exit
-            monitor_pcid = p_.root_cache ? static_cast<uint16_t>(kPcidFirstCached + 2 * cur_)
-                                         : (user ? kPcidMonitorUser : kPcidMonitorKernel);
-        }
+        if (l4_pa == h.l4 && (new_base || !p_.pcid || p_.root_cache))
+            return;
+        if (p_.root_cache)  // remember the state left, for the way back
+            st_[now_ ^ 1] = *changed_ ? State{} : h;
+        h.l4 = l4_pa;
+        h.user = user;
+        select_root(l4_pa);
+        // A cached root that holds this L4 already needs nothing at the exit
+        // (with PCIDs, prepare_exit decides about the guest PCID's flush).
+        const Root& r = roots_[h.root];
+        const bool ready = p_.root_cache && p_.copy_avoid && !p_.pcid && !r.dirty_all && !r.dirty_any;
+        *changed_ = !ready;
+        if (ready)
+            *out_.pv_cr3 = h.guest_cr3 = r.pa;
+        const uint16_t monitor_pcid = p_.root_cache ? static_cast<uint16_t>(kPcidFirstCached + 2 * h.root)
+                                                    : (user ? kPcidMonitorUser : kPcidMonitorKernel);
         const uint64_t cr3 = l4_pa | (p_.pcid ? monitor_pcid : 0);
         m_->write_cr3(cr3 | (p_.pcid && tag_fresh(monitor_pcid, l4_pa) ? kCr3NoFlush : 0));
-        monitor_cr3_ = cr3 | (p_.pcid ? kCr3NoFlush : 0);
-        if (!p_.single_flush || (p_.global_pages && new_base))
+        *out_.monitor_cr3 = h.monitor_cr3 = cr3 | (p_.pcid ? kCr3NoFlush : 0);
+        if (extra_flush)
             flush_all(M::kRootSwitchReason);
     }
 
+public:
     // Entry `slot` of guest L4 `l4_pa` was written (the new value is in memory).
     void l4_entry_written(uint64_t l4_pa, unsigned slot) {
         if (!p_.xpti || !is_guest_slot(slot))
@@ -184,12 +233,12 @@ public:
                 if (roots_[i].l4 == l4_pa) {
                     copy_one_slot(roots_[i], slot);
                     m_->count(Event::RootSlotUpdate, 1);
-                    if (i != cur_)  // the guest flushes the running L4 only
+                    if (i != here().root)  // the guest flushes the running L4 only
                         stale_root_pcids(i);
                 }
             return;
         }
-        if (Root& r = roots_[cur_]; r.l4 == l4_pa) {  // Xen: root_pgt_changed (FLUSH_ROOT_PGTBL on other CPUs)
+        if (Root& r = roots_[here().root]; r.l4 == l4_pa) {  // Xen: root_pgt_changed (FLUSH_ROOT_PGTBL on other CPUs)
             *changed_ = true;
             if (p_.slot_copy) {
                 r.dirty.set(slot);
@@ -205,7 +254,7 @@ public:
     void l4_released(uint64_t l4_pa) {
         for (unsigned i = 0; i < nr_roots_; ++i) {
             Root& r = roots_[i];
-            if (r.l4 != l4_pa || (i == cur_ && l4_ == l4_pa))
+            if (r.l4 != l4_pa || (i == here().root && here().l4 == l4_pa))
                 continue;
             for (unsigned w = 0; w < kEntries / 64; ++w)
                 for (uint64_t bits = r.in_use.w[w]; bits; bits &= bits - 1)
@@ -217,8 +266,8 @@ public:
         for (auto& t : pcid_l4_)
             if (t == l4_pa)
                 t = kNoL4;
-        if (alt_.l4 == l4_pa)
-            alt_ = Snapshot{};
+        if (other().l4 == l4_pa)
+            other() = State{};
     }
 
     // A present L1, L2 or L3 entry of some guest table was changed or
@@ -231,7 +280,7 @@ public:
         if (!p_.pcid || !p_.root_cache)
             return;
         for (unsigned i = 0; i < nr_roots_; ++i)
-            if (i != cur_)
+            if (i != here().root)
                 stale_root_pcids(i);
     }
 
@@ -244,8 +293,8 @@ public:
         }
         if (p_.global_pages)
             m_->toggle_pge();
-        else if (l4_ != kNoL4)  // before the first guest root nothing of the guest is cached
-            m_->write_cr3(monitor_cr3_);
+        else if (here().l4 != kNoL4)  // before the first guest root nothing of the guest is cached
+            m_->write_cr3(here().monitor_cr3);
     }
 
     // One guest-virtual address, in every context that may cache it.
@@ -263,10 +312,10 @@ public:
             return;
         }
         // Root cache: the current root's pair now, the others when next used.
-        m_->invpcid(Invpcid::Address, static_cast<uint16_t>(kPcidFirstCached + 2 * cur_), va);
-        m_->invpcid(Invpcid::Address, static_cast<uint16_t>(kPcidFirstCached + 2 * cur_ + 1), va);
+        m_->invpcid(Invpcid::Address, static_cast<uint16_t>(kPcidFirstCached + 2 * here().root), va);
+        m_->invpcid(Invpcid::Address, static_cast<uint16_t>(kPcidFirstCached + 2 * here().root + 1), va);
         for (unsigned i = 0; i < nr_roots_; ++i)
-            if (i != cur_)
+            if (i != here().root)
                 stale_root_pcids(i);
     }
 
@@ -277,23 +326,23 @@ public:
             *changed_ = false;
             return 0;
         }
-        Root& r = roots_[cur_];
+        Root& r = roots_[here().root];
         if (!p_.copy_avoid || r.dirty_all)
             copy_all(r);
         else if (r.dirty_any)
             copy_dirty(r);
         r.dirty.clear_all();
         r.dirty_all = r.dirty_any = false;
-        const uint16_t pcid = p_.root_cache ? static_cast<uint16_t>(kPcidFirstCached + 2 * cur_ + 1)
-                                            : (user_ ? kPcidGuestUser : kPcidGuestKernel);
+        const uint16_t pcid = p_.root_cache ? static_cast<uint16_t>(kPcidFirstCached + 2 * here().root + 1)
+                                            : (here().user ? kPcidGuestUser : kPcidGuestKernel);
         const uint64_t cr3 = r.pa | (p_.pcid ? pcid : 0);
-        guest_cr3_ = cr3 | (p_.pcid ? kCr3NoFlush : 0);
+        here().guest_cr3 = cr3 | (p_.pcid ? kCr3NoFlush : 0);
         // The guest PCID is flushed by this load if it last held another L4
         // (or was flushed lazily); the next exit comes back here to store
         // the no-flush value.
-        const bool flush = p_.pcid && !tag_fresh(pcid, l4_);
+        const bool flush = p_.pcid && !tag_fresh(pcid, here().l4);
         *changed_ = !p_.copy_avoid || flush;
-        return flush ? cr3 : guest_cr3_;
+        return *out_.pv_cr3 = flush ? cr3 : here().guest_cr3;
     }
 
 private:
@@ -311,35 +360,17 @@ private:
         uint64_t last_use = 0;
     };
 
-    // What an exit loads for one guest root: the fast path's memory of the
-    // state left last.
-    struct Snapshot {
+    // One guest root as the exit paths see it: the current one, and the one
+    // left last (the root cache's fast path goes back to it).
+    struct State {
         uint64_t l4 = kNoL4;
         bool user = false;
         unsigned root = 0;
         uint64_t monitor_cr3 = 0, guest_cr3 = 0;
     };
-    Snapshot snapshot() const { return Snapshot{l4_, user_, cur_, monitor_cr3_, guest_cr3_}; }
-    void restore(const Snapshot& s) {
-        l4_ = s.l4;
-        user_ = s.user;
-        if (s.root != cur_)
-            prev_ = cur_;
-        cur_ = s.root;
-        roots_[cur_].last_use = ++clock_;
-        monitor_cr3_ = s.monitor_cr3;
-        guest_cr3_ = s.guest_cr3;
-    }
-    // The remembered state still describes its root: same L4 (not evicted,
-    // not released), nothing pending, PCIDs not flushed lazily, and no flush
-    // the slow path would have done (double flush, globals on a new base).
-    bool alt_still_valid(bool new_base) const {
-        const Root& r = roots_[alt_.root];
-        if (r.l4 != alt_.l4 || r.dirty_all || r.dirty_any || !p_.single_flush || (p_.global_pages && new_base))
-            return false;
-        const unsigned pcid = kPcidFirstCached + 2 * alt_.root;
-        return !p_.pcid || (pcid_l4_[pcid] == alt_.l4 && pcid_l4_[pcid + 1] == alt_.l4);
-    }
+    State& here() { return st_[now_]; }
+    const State& here() const { return st_[now_]; }
+    State& other() { return st_[now_ ^ 1]; }
 
     // bsf, not __builtin_ctzll: compilers emit `rep bsf` (decoded as tzcnt),
     // which the monitor must not contain (kvm-host.md).
@@ -391,9 +422,9 @@ private:
                     hit = i;
             plan_reload(roots_[hit], l4_pa);
         }
-        if (hit != cur_)
-            prev_ = cur_;
-        cur_ = hit;
+        if (hit != here().root)
+            prev_ = here().root;
+        here().root = hit;
         roots_[hit].last_use = clock_;
     }
 
@@ -412,13 +443,13 @@ private:
     }
 
     void copy_all(Root& r) {
-        mem_->copy_slots(r.pa, l4_, 0, kMonitorSlotFirst);
-        mem_->copy_slots(r.pa, l4_, kMonitorSlotLast + 1, kEntries - kMonitorSlotLast - 1);
+        mem_->copy_slots(r.pa, here().l4, 0, kMonitorSlotFirst);
+        mem_->copy_slots(r.pa, here().l4, kMonitorSlotLast + 1, kEntries - kMonitorSlotLast - 1);
         m_->count(Event::L4Copy, 1);
         m_->count(Event::SlotsCopied, kGuestSlots);
         if (!p_.slot_copy && !p_.root_cache)
             return;
-        if (const SlotMask* used = mem_->slots_in_use(l4_))
+        if (const SlotMask* used = mem_->slots_in_use(here().l4))
             r.in_use = *used;
         else
             r.in_use.set_guest_slots();
@@ -431,7 +462,7 @@ private:
                 const unsigned slot = w * 64 + lowest_bit(bits);
                 if (!is_guest_slot(slot))
                     continue;
-                copy_slot_value(r, slot, l4_);
+                copy_slot_value(r, slot, here().l4);
                 ++n;
             }
         if (n) {
@@ -458,14 +489,15 @@ private:
     Mem* mem_ = nullptr;
     Policy p_;
     Root roots_[kMaxRoots];
-    unsigned nr_roots_ = 1, cur_ = 0, prev_ = 0;
+    unsigned nr_roots_ = 1, prev_ = 0;
     uint64_t clock_ = 0;
-    uint64_t l4_ = kNoL4;
-    bool user_ = false;
     bool own_changed_ = false;
     bool* changed_ = &own_changed_;  // root_pgt_changed
-    uint64_t monitor_cr3_ = 0, guest_cr3_ = 0;
-    Snapshot alt_;              // root cache: the state before the current one, for the fast path
+    uint64_t own_out_ = 0;
+    ExitValues out_{&own_out_, &own_out_};
+    State st_[2];  // current and left last (root cache)
+    unsigned now_ = 0;
+    bool fast_ok_ = false;      // root cache without extra flushes: fast_switch() may apply
     uint64_t pcid_l4_[kPcids];  // guest L4 each PCID's TLB entries belong to
 };
 

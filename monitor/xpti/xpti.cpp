@@ -106,7 +106,9 @@ void init(Vcpu& v) {
     uint64_t roots[layout::kXptiRootsPerVcpu];
     for (unsigned k = 0; k < layout::kXptiRootsPerVcpu; ++k)
         roots[k] = b.xpti_roots_gpa + (uint64_t{v.id} * layout::kXptiRootsPerVcpu + k) * layout::kPageSize;
-    x.engine.init(&x.hw, &x.mem, p, roots, layout::kXptiRootsPerVcpu, &cpu_info_of(v.id)->root_pgt_changed);
+    CpuInfo* ci = cpu_info_of(v.id);
+    x.engine.init(&x.hw, &x.mem, p, roots, layout::kXptiRootsPerVcpu, &ci->root_pgt_changed);
+    x.engine.bind({&ci->monitor_cr3, &ci->pv_cr3});
     v.counters->xpti_state = (p.xpti ? abi::kXptiStateOn : 0) | (p.pcid ? abi::kXptiStatePcid : 0) |
                              (p.global_pages ? abi::kXptiStateGlobal : 0);
     use_entry_path(v.id, !p.xpti ? EntryPath::Plain : (opts & abi::kXptiFlagByte) ? EntryPath::Flag : EntryPath::Sign);
@@ -118,16 +120,10 @@ void init(Vcpu& v) {
         log(LogLevel::Info, "XPTI off; global pages %s", p.global_pages ? "on" : "off");
 }
 
-void switch_root(Vcpu& v) {
-    Engine& e = engine(v);
-    e.switch_guest_root(active_l4_mfn(v) << layout::kPageShift, !v.kernel_mode);
-    CpuInfo* ci = cpu_info_of(v.id);
-    ci->monitor_cr3 = e.monitor_cr3();
-    if (!ci->root_pgt_changed)  // the root cache's fast path: the exit's CR3 is known now
-        ci->pv_cr3 = e.guest_cr3();
-}
+// The engine stores monitor_cr3 and pv_cr3 in CpuInfo itself (bind above).
+void switch_root(Vcpu& v) { engine(v).switch_guest_root(active_l4_mfn(v) << layout::kPageShift, !v.kernel_mode); }
 
-void prepare_exit_slow(Vcpu& v) { cpu_info_of(v.id)->pv_cr3 = engine(v).prepare_exit(); }
+void prepare_exit_slow(Vcpu& v) { (void)engine(v).prepare_exit(); }
 
 void flush_all(abi::FlushReason reason) { engine(current()).flush_all(reason); }
 void flush_one(abi::FlushReason reason, uint64_t va) { engine(current()).flush_one(reason, va); }

@@ -142,14 +142,14 @@ entry_flag:
 	SAVE_REGS
 	testb $3, REGS_CS(%rsp)
 	jz .Lflag_nested_saved
-	/* From the guest: the frame is CpuInfo.regs, so rsp is CpuInfo. */
+	/* From the guest: the frame is CpuInfo.regs, so rsp is CpuInfo, and
+	 * xen_cr3 is armed (every way out to the guest arms it), so unlike
+	 * the nested path this one need not test it. */
 	mov CPUINFO_XEN_CR3(%rsp), %rax
-	test %rax, %rax
-	jz 1f
 	movb $0, CPUINFO_USE_PV_CR3(%rsp)
 	mov %rax, %cr3
 	movq $0, CPUINFO_XEN_CR3(%rsp)
-1:	mov %rsp, %rdi
+	mov %rsp, %rdi
 	call trap_entry
 	.globl exit_flag
 exit_flag:
