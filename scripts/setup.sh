@@ -1,6 +1,6 @@
 #!/bin/bash
 # Installs what pvvmm needs on Debian 12 (as root), only what is missing.
-# usage: scripts/setup.sh [--nested]   (--nested: also the real-x86 KVM runner)
+# usage: scripts/setup.sh [--nested]   (--nested: also the real-x86 KVM runners, QEMU and Bochs)
 set -euo pipefail
 pkgs=(meson ninja-build g++ pkg-config python3 libfmt-dev libspdlog-dev libcli11-dev catch2 libxen-dev binutils clang-format git)
 missing=()
@@ -18,5 +18,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if [ "${1:-}" = --nested ]; then
-	"$(dirname "$0")/nested/setup.sh"
+	"$(dirname "$0")/nested/setup.sh" --bochs
 fi

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/nested/bochs.sh: the Bochs backend of run.sh (run.sh -b), sourced by
 # run.sh after it has parsed its options; uses its variables (DIR W L T SMP MEM
 # CPU_MODEL APPEND) and functions (die).  Prepared by setup.sh --bochs.

@@ -4,7 +4,8 @@
  * Creates a VM with one vCPU directly in 64-bit long mode (page tables, GDT,
  * TSS and segment state set up via KVM_SET_SREGS), runs kvmtest_guest.S,
  * prints what the guest reported and exits 0 iff the LSTAR handler ran with a
- * ring-0 CS.  Used by selftest.sh through run.sh.
+ * ring-0 CS.  Also prints the CPU vendor and whether KVM offers PCID and
+ * INVPCID to its guests.  Used by selftest.sh through run.sh.
  *
  * Build: gcc -O2 -static -o kvmtest kvmtest.c kvmtest_guest.S
  * Usage: kvmtest [--echo FILE] [--exit N]
@@ -12,6 +13,7 @@
  *   --exit N     exit N instead of 0 when the check passes
  * Exit: 0 (or N) pass; 1 fail (non-ring-0 CS); 2 setup error; 3 VM died; 4 timeout */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
@@ -127,6 +129,22 @@ int main(int argc, char **argv)
 	cpuid->nent = (uint32_t)n;
 	if (ioctl(kvm, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) die("KVM_GET_SUPPORTED_CPUID");
 	if (ioctl(vcpu, KVM_SET_CPUID2, cpuid) < 0) die("KVM_SET_CPUID2");
+	/* what a guest of this KVM can use (pvvmm's --pcid=auto decides on it) */
+	int pcid = 0, invpcid = 0;
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+		if (e->function == 1) pcid = e->ecx >> 17 & 1;
+		if (e->function == 7 && e->index == 0) invpcid = e->ebx >> 10 & 1;
+	}
+	unsigned a, b, c, d;
+	char vendor[13] = "";
+	if (__get_cpuid(0, &a, &b, &c, &d)) {
+		memcpy(vendor, &b, 4);
+		memcpy(vendor + 4, &d, 4);
+		memcpy(vendor + 8, &c, 4);
+	}
+	printf("kvmtest: CPU %s; KVM offers its guests PCID %s, INVPCID %s\n", vendor, pcid ? "yes" : "no",
+	       invpcid ? "yes" : "no");
 
 	struct kvm_sregs sr;
 	if (ioctl(vcpu, KVM_GET_SREGS, &sr) < 0) die("KVM_GET_SREGS");

@@ -6,12 +6,21 @@
 #   2. dynamic build (the loader/library path pvvmm uses), with -f data.txt
 #      named by basename, --exit 7: exit status, stdout and stderr come back
 #   3. run.sh -t 1: the emulator timeout gives exit status 124
+# With -b all of it in Bochs (run.sh -b), and run 1 also checks that the CPU is
+# Intel and that KVM offers PCID and INVPCID to its guests.
 # Last line: "nested selftest: N passed, M failed"; exit 0 iff M = 0.
-# usage: selftest.sh [-q]    (-q: only run 1)      Runs setup.sh first.
+# usage: selftest.sh [-q] [-b]   (-q: only run 1; -b: Bochs)   Runs setup.sh first.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-QUICK=
-[ "${1:-}" = -q ] && QUICK=1
+QUICK='' BOCHS=''
+for a in "$@"; do
+	case $a in
+	-q) QUICK=1 ;;
+	-b) BOCHS=1 ;;
+	*) echo "usage: selftest.sh [-q] [-b]" >&2; exit 2 ;;
+	esac
+done
+RUN=("$HERE/run.sh" ${BOCHS:+-b})
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
@@ -22,7 +31,7 @@ ms() { echo "$(( ($(now) - $1) / 1000000 ))"; }
 secs() { printf '%d.%01d s' $(($1 / 1000)) $(($1 % 1000 / 100)); }
 
 t_all=$(now)
-if ! "$HERE/setup.sh" -q; then bad "setup.sh"; finish; fi
+if ! "$HERE/setup.sh" -q ${BOCHS:+--bochs}; then bad "setup.sh${BOCHS:+ --bochs}"; finish; fi
 B=$(mktemp -d "${TMPDIR:-/tmp}/pvvmm-nested-selftest.XXXXXX")
 trap 'rm -rf "$B"' EXIT
 if timeout 120 gcc -O2 -Wall -Wextra -static -o "$B/kvmtest" "$HERE/kvmtest.c" "$HERE/kvmtest_guest.S" &&
@@ -34,7 +43,7 @@ fi
 
 # 1. static program, the real-x86 check
 t=$(now)
-out=$("$HERE/run.sh" -t 120 -- "$B/kvmtest" 2>"$B/err")
+out=$("${RUN[@]}" -t 300 -- "$B/kvmtest" 2>"$B/err")
 rc=$?
 t1=$(ms "$t")
 echo "$out" | sed 's/^/     | /'
@@ -42,12 +51,16 @@ sed 's/^/     ! /' "$B/err"
 check "run 1 (static): exit status 0 ($rc), $(secs "$t1")" '[ "$rc" = 0 ]'
 check "syscall from ring 3 reaches LSTAR with ring-0 CS 0x8" \
 	'grep -q "^kvmtest: LSTAR handler CS=0x8 (CPL 0) SS=0x10" <<<"$out"'
+if [ -n "$BOCHS" ]; then
+	check "Bochs: Intel CPU, KVM offers PCID and INVPCID" \
+		'grep -q "^kvmtest: CPU GenuineIntel; KVM offers its guests PCID yes, INVPCID yes" <<<"$out"'
+fi
 
 if [ -z "$QUICK" ]; then
 	# 2. dynamic program via the copied loader, an extra file, exit status 7
 	printf 'payload file seen by basename\n' >"$B/data.txt"
 	t=$(now)
-	out=$(cd / && "$HERE/run.sh" -t 120 -f "$B/data.txt" -- "$B/kvmtest-dyn" --echo data.txt --exit 7 2>"$B/err")
+	out=$(cd / && "${RUN[@]}" -t 300 -f "$B/data.txt" -- "$B/kvmtest-dyn" --echo data.txt --exit 7 2>"$B/err")
 	rc=$?
 	t2=$(ms "$t")
 	echo "$out" | sed 's/^/     | /'
@@ -60,7 +73,7 @@ if [ -z "$QUICK" ]; then
 
 	# 3. emulator timeout
 	t=$(now)
-	TMPDIR=$B "$HERE/run.sh" -t 1 -- "$B/kvmtest" >/dev/null 2>"$B/err"   # (its kept log goes away with $B)
+	TMPDIR=$B "${RUN[@]}" -t 1 -- "$B/kvmtest" >/dev/null 2>"$B/err"   # (its kept log goes away with $B)
 	rc=$?
 	check "run 3 (-t 1): exit status 124 on timeout ($rc), $(secs "$(ms "$t")")" \
 		'[ "$rc" = 124 ] && grep -q "timeout" "$B/err"'
