@@ -136,7 +136,6 @@ public:
     };
     void bind(ExitValues out) { out_ = out.monitor_cr3 && out.pv_cr3 ? out : ExitValues{&own_out_, &own_out_}; }
 
-    [[nodiscard]] const Policy& policy() const { return p_; }
     // Values for the entry path (xen_cr3) and the exit path (pv_cr3).
     [[nodiscard]] uint64_t monitor_cr3() const { return here().monitor_cr3; }
     [[nodiscard]] uint64_t guest_cr3() const { return here().guest_cr3; }
@@ -145,7 +144,6 @@ public:
     [[nodiscard]] uint64_t guest_l4() const { return here().l4; }
     [[nodiscard]] unsigned current_root() const { return here().root; }
     [[nodiscard]] uint64_t root_pa(unsigned i) const { return roots_[i].pa; }
-    [[nodiscard]] uint64_t root_l4(unsigned i) const { return roots_[i].l4; }
     [[nodiscard]] unsigned nr_roots() const { return nr_roots_; }
 
     // The guest's root changed (new base pointer, or a kernel/user toggle):
