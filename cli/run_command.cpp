@@ -58,7 +58,7 @@ void add_run_command(CLI::App& app, RunArgs& a) {
                   "(where KVM single-steps only ring 0, as on kvm_pvm, this counts monitor instructions; slow)");
     // Failure injection for pvvmm's own tests; not shown in --help.
     run->add_option("--test-hook", a.test_hook, "none, panic or triple-fault")
-        ->group("");  // none, panic, triple-fault, corrupt-frame-table, leak-into-restricted-root
+        ->group("");  // see the parser below for all names
     run->footer(kExitStatusHelp);
 }
 
@@ -147,10 +147,12 @@ int run_command(const RunArgs& a) {
         options.test_hook = abi::TestHook::LeakIntoRestrictedRoot;
     else if (a.test_hook == "fault-in-exit-path")
         options.test_hook = abi::TestHook::FaultInExitPath;
+    else if (a.test_hook == "skip-guest-flushes")
+        options.test_hook = abi::TestHook::SkipGuestFlushes;
     else if (a.test_hook != "none")
         return fail(
             bad_input("--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table, "
-                      "leak-into-restricted-root, fault-in-exit-path",
+                      "leak-into-restricted-root, fault-in-exit-path, skip-guest-flushes",
                       a.test_hook));
     options.xpti = resolve_xpti(*xpti);
     options.pcid = *pcid;

@@ -29,6 +29,10 @@ enum class TestHook : uint8_t {
     // the exit path, on the restricted root under XPTI; the nested entry
     // must get back to the monitor's view and report a monitor fault.
     FaultInExitPath = 5,
+    // The guest's flush requests (mmuext_op, update_va_mapping flags) are
+    // counted but not carried out: the conformance guest's tlb_refresh
+    // subtest must then see a stale translation where the TLB keeps one.
+    SkipGuestFlushes = 6,
 };
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).

@@ -94,9 +94,10 @@ void use_cheapest_syscall_entry() {
 void run_test_hook(abi::TestHook hook) {
     switch (hook) {
     case abi::TestHook::None:
-    case abi::TestHook::CorruptFrameTable:  // these three are applied in boot_domain
+    case abi::TestHook::CorruptFrameTable:  // these are applied in boot_domain or at each flush
     case abi::TestHook::LeakIntoRestrictedRoot:
-    case abi::TestHook::FaultInExitPath: return;
+    case abi::TestHook::FaultInExitPath:
+    case abi::TestHook::SkipGuestFlushes: return;
     case abi::TestHook::Panic: panic("test hook: panic on purpose");
     case abi::TestHook::TripleFault:
         // No IDT: the next exception cannot be delivered, nor the #DF after it.

@@ -36,6 +36,7 @@ constexpr Subtest subtests[] = {
     {"privileged", test_privileged},
     {"stale_tlb", test_stale_tlb},
     {"user_mode", test_user_mode},
+    {"tlb_refresh", test_tlb_refresh},
     {"mmuext", test_mmuext},
     {"multicall", test_multicall},
     {"refusals", test_refusals},

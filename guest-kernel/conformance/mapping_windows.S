@@ -32,6 +32,20 @@ tlb_window:
         .skip   4096
 
 /*
+ * Pages of the TLB-refresh subtest: a window and the two frames it is
+ * switched between.
+ */
+        .section .bss.page_aligned, "aw", @nobits
+        .balign 4096
+        .globl  refresh_window, refresh_old, refresh_new
+refresh_window:
+        .skip   4096
+refresh_old:
+        .skip   4096
+refresh_new:
+        .skip   4096
+
+/*
  * Pages of the user-mode / base-pointer subtest: the kernel stack named by
  * stack_switch, a user stack, a new L4 and a GDT page.
  */

@@ -48,6 +48,7 @@ Outcome test_int80();
 Outcome test_privileged();
 Outcome test_stale_tlb();
 Outcome test_user_mode();
+Outcome test_tlb_refresh();
 Outcome test_mmuext();
 Outcome test_multicall();
 Outcome test_refusals();

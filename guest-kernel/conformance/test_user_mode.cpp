@@ -8,8 +8,9 @@
 #include "../lib/user_mode.hpp"
 #include "mmu_helpers.hpp"
 #include "subtest.hpp"
+#include "user_trip.hpp"
 
-extern "C" char switch_stack[], user_stack[], new_l4[], gdt_page[];
+extern "C" char user_stack[], new_l4[], gdt_page[];
 extern "C" {
 void user_code();
 void user_code_after_syscall();
@@ -26,15 +27,9 @@ uint64_t read_cr3() {
 }
 
 Outcome user_round_trip() {
-    const uint64_t stack_top = mmu::address(switch_stack) + 4096;
-    REQUIRE(hv::call<__HYPERVISOR_stack_switch>(FLAT_KERNEL_SS, stack_top) == 0, "stack_switch failed");
-    callback_register cb{};
-    cb.type = CALLBACKTYPE_syscall;
-    cb.flags = CALLBACKF_mask_events;
-    cb.address = reinterpret_cast<xen_callback_t>(user_mode_syscall_callback);
-    REQUIRE(hv::callback_op(CALLBACKOP_register, &cb) == 0, "registering the syscall callback failed");
-    const uint64_t l4_mfn = physmap::virt_to_mfn(setup().info->pt_base);
-    REQUIRE(mmu::mmuext_mfn(MMUEXT_NEW_USER_BASEPTR, l4_mfn) == 0, "NEW_USER_BASEPTR failed");
+    const char* failure = user_trip::prepare();
+    REQUIRE(failure == nullptr, "%s", failure);
+    const uint64_t stack_top = user_trip::kernel_stack_top();
 
     const uint64_t user_rsp = mmu::address(user_stack) + 4096 - 64;
     const uint64_t rax = user_mode_enter(reinterpret_cast<uint64_t>(user_code), user_rsp);
@@ -45,7 +40,7 @@ Outcome user_round_trip() {
     REQUIRE((f[3] & 0xffff) == FLAT_USER_CS64, "bounce frame cs %#lx, expected user cs %#x", f[3], FLAT_USER_CS64);
     REQUIRE(f[4] == user_rsp, "bounce frame rsp %#lx, expected the user stack %#lx", f[4], user_rsp);
     REQUIRE(f[6] < stack_top && f[6] >= stack_top - 4096, "the callback ran on %#lx, not the stack_switch stack", f[6]);
-    REQUIRE(mmu::mmuext_mfn(MMUEXT_NEW_USER_BASEPTR, 0) == 0, "clearing the user base pointer failed");
+    REQUIRE(user_trip::finish() == 0, "clearing the user base pointer failed");
     return passed();
 }
 

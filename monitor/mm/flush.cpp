@@ -9,8 +9,25 @@ namespace monitor {
 // code yet (VCPUOP_up is not implemented), so "all" vCPUs is the local one;
 // once they do, the remote part goes here (IPIs carrying the request, and
 // the root-table flag when an L4 changed).
-void flush_all(FlushReason reason, FlushScope /*scope*/) { xpti::flush_all(reason); }
+namespace {
 
-void flush_one(FlushReason reason, FlushScope /*scope*/, uint64_t va) { xpti::flush_one(reason, va); }
+// TestHook::SkipGuestFlushes drops what the guest asked for, so that a test
+// can show the guest notices.
+bool dropped(FlushReason reason) {
+    const bool guest_asked = reason == FlushReason::GuestFlushRequest || reason == FlushReason::UpdateVaMapping;
+    return guest_asked && domain().boot.test_hook == abi::TestHook::SkipGuestFlushes;
+}
+
+}  // namespace
+
+void flush_all(FlushReason reason, FlushScope /*scope*/) {
+    if (!dropped(reason))
+        xpti::flush_all(reason);
+}
+
+void flush_one(FlushReason reason, FlushScope /*scope*/, uint64_t va) {
+    if (!dropped(reason))
+        xpti::flush_one(reason, va);
+}
 
 }  // namespace monitor
