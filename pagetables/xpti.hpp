@@ -56,10 +56,6 @@ struct SlotMask {
         for (unsigned s = kMonitorSlotFirst; s <= kMonitorSlotLast; ++s)
             clear(s);
     }
-    void merge(const SlotMask& o) {
-        for (unsigned i = 0; i < kEntries / 64; ++i)
-            w[i] |= o.w[i];
-    }
 };
 
 // The hardware (and its accounting) an engine drives. Reason is the
@@ -148,18 +144,20 @@ public:
 
     // The guest's root changed (new base pointer, or a kernel/user toggle):
     // load the monitor's view of it now, pick the restricted root for it.
-    // With the root cache, going back to the state the guest last left
-    // (kernel <-> user, mostly) takes a fast path: nothing to copy or
-    // decide, guest_cr3() is final at once (exit_work() stays false).
+    // With the root cache, a switch to an L4 that a cached root already
+    // holds clean needs nothing at the exit: guest_cr3() is final at once
+    // (exit_work() stays false). Going back to the state left last (kernel
+    // <-> user, mostly) is the shortest path; other cached L4s (process
+    // switches) the next shortest.
     void switch_guest_root(uint64_t l4_pa, bool user) {
-        if (!fast_switch(l4_pa, user))
+        if (!switch_back(l4_pa, user))
             switch_slow(l4_pa, user);
     }
 
 private:
     // Back to the state left last, when nothing about it changed since.
     // Inline and short: this is every system call's kernel <-> user toggle.
-    [[gnu::always_inline]] bool fast_switch(uint64_t l4_pa, bool user) {
+    [[gnu::always_inline]] bool switch_back(uint64_t l4_pa, bool user) {
         State& back = st_[now_ ^ 1];
         if (!fast_ok_ || back.l4 != l4_pa || back.user != user || *changed_)
             return false;
@@ -171,13 +169,37 @@ private:
             if (pcid_l4_[pcid] != l4_pa || pcid_l4_[pcid + 1] != l4_pa)
                 return false;  // flushed lazily: the slow path reloads with a flush
         }
-        prev_ = st_[now_].root;
         now_ ^= 1;
         r.last_use = ++clock_;
         m_->count(Event::RootHit, 1);
         m_->write_cr3(back.monitor_cr3);  // its PCIDs (if any) still hold only this L4
         *out_.monitor_cr3 = back.monitor_cr3;
         *out_.pv_cr3 = back.guest_cr3;
+        return true;
+    }
+
+    // To cached root `i`, which holds `l4_pa`, if it needs nothing before
+    // the exit (a process switch, mostly): the same outcome as
+    // switch_back(), with the CR3 values computed.
+    bool switch_cached(uint64_t l4_pa, bool user, unsigned i) {
+        Root& r = roots_[i];
+        if (!fast_ok_ || *changed_ || r.dirty_all || r.dirty_any)
+            return false;
+        uint64_t monitor_cr3 = l4_pa, guest_cr3 = r.pa;
+        if (p_.pcid) {
+            const unsigned pcid = kPcidFirstCached + 2 * i;
+            if (pcid_l4_[pcid] != l4_pa || pcid_l4_[pcid + 1] != l4_pa)
+                return false;                   // flushed lazily: the slow path reloads with a flush
+            monitor_cr3 |= pcid | kCr3NoFlush;  // its PCIDs still hold only this L4
+            guest_cr3 |= (pcid + 1) | kCr3NoFlush;
+        }
+        now_ ^= 1;  // the state left becomes the way back
+        here() = State{l4_pa, user, i, monitor_cr3, guest_cr3};
+        r.last_use = ++clock_;
+        m_->count(Event::RootHit, 1);
+        m_->write_cr3(monitor_cr3);
+        *out_.monitor_cr3 = monitor_cr3;
+        *out_.pv_cr3 = guest_cr3;
         return true;
     }
 
@@ -200,11 +222,14 @@ private:
         }
         if (l4_pa == h.l4 && (new_base || !p_.pcid || p_.root_cache))
             return;
+        const unsigned cached = p_.root_cache ? find_root(l4_pa) : nr_roots_;
+        if (cached < nr_roots_ && switch_cached(l4_pa, user, cached))
+            return;
         if (p_.root_cache)  // remember the state left, for the way back
             st_[now_ ^ 1] = *changed_ ? State{} : h;
         h.l4 = l4_pa;
         h.user = user;
-        select_root(l4_pa);
+        select_root(l4_pa, cached);
         // A cached root that holds this L4 already needs nothing at the exit
         // (with PCIDs, prepare_exit decides about the guest PCID's flush).
         const Root& r = roots_[h.root];
@@ -325,11 +350,12 @@ public:
             return 0;
         }
         Root& r = roots_[here().root];
-        if (!p_.copy_avoid || r.dirty_all)
+        if (!p_.copy_avoid || r.dirty_all) {
             copy_all(r);
-        else if (r.dirty_any)
-            copy_dirty(r);
-        r.dirty.clear_all();
+            r.dirty.clear_all();
+        } else if (r.dirty_any) {
+            copy_dirty(r);  // clears r.dirty
+        }
         r.dirty_all = r.dirty_any = false;
         const uint16_t pcid = p_.root_cache ? static_cast<uint16_t>(kPcidFirstCached + 2 * here().root + 1)
                                             : (here().user ? kPcidGuestUser : kPcidGuestKernel);
@@ -391,7 +417,18 @@ private:
         return fresh;
     }
 
-    void select_root(uint64_t l4_pa) {
+    // The cached root holding `l4_pa`, or nr_roots_. The way back first.
+    [[nodiscard]] unsigned find_root(uint64_t l4_pa) const {
+        if (const unsigned back = st_[now_ ^ 1].root; roots_[back].l4 == l4_pa)
+            return back;
+        unsigned i = 0;
+        while (i < nr_roots_ && roots_[i].l4 != l4_pa)
+            ++i;
+        return i;
+    }
+
+    // `cached`: find_root(l4_pa) with the root cache.
+    void select_root(uint64_t l4_pa, unsigned cached) {
         ++clock_;
         if (!p_.root_cache) {
             Root& r = roots_[0];
@@ -400,30 +437,19 @@ private:
             r.last_use = clock_;
             return;
         }
-        // The root used before this one first: kernel/user toggles hit it.
-        unsigned hit = nr_roots_;
-        if (roots_[prev_].l4 == l4_pa)
-            hit = prev_;
-        else
-            for (unsigned i = 0; i < nr_roots_; ++i)
-                if (roots_[i].l4 == l4_pa) {
-                    hit = i;
-                    break;
-                }
-        if (hit < nr_roots_) {
+        unsigned pick = cached;
+        if (pick < nr_roots_) {
             m_->count(Event::RootHit, 1);
         } else {
             m_->count(Event::RootMiss, 1);
-            hit = 0;
+            pick = 0;
             for (unsigned i = 1; i < nr_roots_; ++i)  // least recently used
-                if (roots_[i].last_use < roots_[hit].last_use)
-                    hit = i;
-            plan_reload(roots_[hit], l4_pa);
+                if (roots_[i].last_use < roots_[pick].last_use)
+                    pick = i;
+            plan_reload(roots_[pick], l4_pa);
         }
-        if (hit != here().root)
-            prev_ = here().root;
-        here().root = hit;
-        roots_[hit].last_use = clock_;
+        here().root = pick;
+        roots_[pick].last_use = clock_;
     }
 
     // The root will hold another L4: which slots the exit must copy.
@@ -435,8 +461,8 @@ private:
             r.dirty_all = true;
             return;
         }
-        r.dirty.merge(r.in_use);
-        r.dirty.merge(*next);
+        for (unsigned w = 0; w < kEntries / 64; ++w)
+            r.dirty.w[w] |= r.in_use.w[w] | next->w[w];
         r.dirty_any = true;
     }
 
@@ -455,7 +481,7 @@ private:
 
     void copy_dirty(Root& r) {
         uint64_t n = 0;
-        for (unsigned w = 0; w < kEntries / 64; ++w)
+        for (unsigned w = 0; w < kEntries / 64; ++w) {
             for (uint64_t bits = r.dirty.w[w]; bits; bits &= bits - 1) {
                 const unsigned slot = w * 64 + lowest_bit(bits);
                 if (!is_guest_slot(slot))
@@ -463,6 +489,8 @@ private:
                 copy_slot_value(r, slot, here().l4);
                 ++n;
             }
+            r.dirty.w[w] = 0;
+        }
         if (n) {
             m_->count(Event::L4Copy, 1);
             m_->count(Event::SlotsCopied, n);
@@ -487,7 +515,7 @@ private:
     Mem* mem_ = nullptr;
     Policy p_;
     Root roots_[kMaxRoots];
-    unsigned nr_roots_ = 1, prev_ = 0;
+    unsigned nr_roots_ = 1;
     uint64_t clock_ = 0;
     bool own_changed_ = false;
     bool* changed_ = &own_changed_;  // root_pgt_changed

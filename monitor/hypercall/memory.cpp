@@ -64,21 +64,20 @@ bool writable_data_frame(uint64_t mfn) {
 }
 
 // Switch a base pointer: take the new root's L4 type, drop the old one.
+// Only a change of the L4 in use reaches CR3 (NEW_USER_BASEPTR in kernel
+// mode, the common case, does not).
 int64_t set_base(Vcpu& v, uint64_t mfn, bool user) {
     uint64_t& slot = user ? v.user_l4_mfn : v.kernel_l4_mfn;
-    if (user && mfn == 0) {
-        if (slot)
-            mm::put_page_type(slot);
-        slot = 0;
-        load_guest_cr3(v);
-        return 0;
+    const uint64_t active_before = active_l4_mfn(v);
+    if (!(user && mfn == 0)) {
+        if (int rc = mm::get_page_type(mfn, mm::FrameType::L4); rc < 0)
+            return rc;
     }
-    if (int rc = mm::get_page_type(mfn, mm::FrameType::L4); rc < 0)
-        return rc;
     if (slot)
         mm::put_page_type(slot);
     slot = mfn;
-    load_guest_cr3(v);
+    if (active_l4_mfn(v) != active_before)
+        load_guest_cr3(v);
     return 0;
 }
 
