@@ -7,6 +7,7 @@
 #include "cli/exit_status.hpp"
 #include "cli/options.hpp"
 #include "cli/stats_report.hpp"
+#include "cli/step_profile.hpp"
 #include "vmm/elf/read_file.hpp"
 #include "vmm/layout.hpp"
 #include "vmm/machine.hpp"
@@ -56,6 +57,11 @@ void add_run_command(CLI::App& app, RunArgs& a) {
     run->add_flag("--count-single-steps", a.count_single_steps,
                   "Diagnostic: single-step all vCPUs and report the step count in --stats "
                   "(where KVM single-steps only ring 0, as on kvm_pvm, this counts monitor instructions; slow)");
+    run->add_option("--profile-single-steps", a.profile_single_steps,
+                    "Diagnostic: as --count-single-steps, and write to FILE each instruction address with its "
+                    "step count (all vCPUs; scripts/ring0-profile turns it into instructions per monitor "
+                    "function)")
+        ->type_name("FILE");
     // Failure injection for pvvmm's own tests; not shown in --help.
     run->add_option("--test-hook", a.test_hook, "none, panic or triple-fault")
         ->group("");  // see the parser below for all names
@@ -134,7 +140,8 @@ int run_command(const RunArgs& a) {
     RunOptions options;
     options.nr_vcpus = a.vcpus;
     options.kvm_path = a.kvm_device.c_str();
-    options.count_single_steps = a.count_single_steps;
+    options.count_single_steps = a.count_single_steps || !a.profile_single_steps.empty();
+    options.profile_single_steps = !a.profile_single_steps.empty();
     options.audit_every = a.audit_every;
     options.check_isolation_ms = a.check_isolation_ms;
     if (a.test_hook == "panic")
@@ -173,6 +180,10 @@ int run_command(const RunArgs& a) {
     }
     if (a.stats)
         print_stats(stderr, *result);
+    if (!a.profile_single_steps.empty()) {
+        if (auto written = write_step_profile(a.profile_single_steps, *result); !written)
+            return fail(written.error());
+    }
     if (result->outcome != Outcome::Poweroff)
         fmt::print(stderr, "pvvmm: {}\n", result->detail);
     else

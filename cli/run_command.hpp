@@ -19,6 +19,7 @@ struct RunArgs {
     unsigned vcpus = 1;
     bool stats = false;
     bool count_single_steps = false;
+    std::string profile_single_steps;  // file for the per-address step counts
     unsigned audit_every = 0;
     unsigned check_isolation_ms = 0;
     std::string test_hook = "none";

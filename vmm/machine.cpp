@@ -186,7 +186,7 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
         PVVMM_TRY(init_vcpu(*vcpu, *monitor, *cpuid));
         if (options.count_single_steps)
             PVVMM_TRY(vcpu->set_single_step(true));
-        threads.push_back(std::make_unique<VcpuThread>(std::move(*vcpu), *mem, control));
+        threads.push_back(std::make_unique<VcpuThread>(std::move(*vcpu), *mem, control, options.profile_single_steps));
     }
     for (auto& t : threads)
         t->start();
@@ -215,7 +215,7 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     result.bare_round_trip_median = boot_channel.bare_round_trip_median;
     result.bare_round_trip_min = boot_channel.bare_round_trip_min;
     for (auto& t : threads)
-        result.vcpus.push_back(VcpuReport{t->channel().counters, t->single_steps()});
+        result.vcpus.push_back(VcpuReport{t->channel().counters, t->single_steps(), t->steps_by_address()});
     return result;
 }
 

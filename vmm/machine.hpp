@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "guest-abi/boot_info.hpp"
@@ -36,6 +37,8 @@ struct RunOptions {
     // Diagnostic: single-step every vCPU and count the steps (on hosts whose
     // single-step steps only ring 0, that counts ring-0 instructions).
     bool count_single_steps = false;
+    // With count_single_steps: also count the steps per instruction address.
+    bool profile_single_steps = false;
     abi::TestHook test_hook = abi::TestHook::None;
     uint32_t audit_every = 0;  // PV MMU consistency audit every N hypercalls and at shutdown
     std::string guest_name;    // for the start-up log line
@@ -47,7 +50,9 @@ struct RunOptions {
 
 struct VcpuReport {
     abi::Counters counters{};
-    uint64_t single_steps = 0;  // KVM_EXIT_DEBUG exits with --count-ring0-steps
+    uint64_t single_steps = 0;  // KVM_EXIT_DEBUG exits with --count-single-steps
+    // With RunOptions::profile_single_steps: steps per guest RIP.
+    std::unordered_map<uint64_t, uint64_t> steps_by_address;
 };
 
 struct RunResult {

@@ -31,11 +31,12 @@ bool RunControl::wait(std::chrono::milliseconds timeout) {
     return cv_.wait_for(g, timeout, done);
 }
 
-VcpuThread::VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control)
+VcpuThread::VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, bool profile_steps)
     : vcpu_(std::move(vcpu)),
       mem_(mem),
       control_(control),
-      channel_(mem.object<abi::HostChannel>(layout::channel_gpa(vcpu_.id()))) {}
+      channel_(mem.object<abi::HostChannel>(layout::channel_gpa(vcpu_.id()))),
+      profile_steps_(profile_steps) {}
 
 void VcpuThread::start() {
     pthread_create(
@@ -154,6 +155,8 @@ void VcpuThread::loop() {
             continue;
         case KVM_EXIT_DEBUG:
             ++single_steps_;  // only with RunOptions::count_single_steps
+            if (profile_steps_)
+                ++steps_by_address_[run.debug.arch.pc];
             continue;
         case KVM_EXIT_HLT:
             // Without an in-kernel irqchip a halted vCPU has nothing to wake

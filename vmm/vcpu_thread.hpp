@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "guest-abi/host_channel.hpp"
@@ -39,12 +40,14 @@ private:
 
 class VcpuThread {
 public:
-    VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control);
+    // `profile_steps`: count single-steps per RIP (RunOptions::profile_single_steps).
+    VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, bool profile_steps = false);
     void start();
     void kick();  // make KVM_RUN return now
     void join();
     [[nodiscard]] abi::HostChannel& channel() const { return *channel_; }
     [[nodiscard]] uint64_t single_steps() const { return single_steps_; }
+    [[nodiscard]] const std::unordered_map<uint64_t, uint64_t>& steps_by_address() const { return steps_by_address_; }
 
 private:
     void loop();
@@ -60,6 +63,8 @@ private:
     pthread_t thread_{};
     bool started_ = false;
     uint64_t single_steps_ = 0;
+    bool profile_steps_ = false;
+    std::unordered_map<uint64_t, uint64_t> steps_by_address_;
 };
 
 }  // namespace pvvmm
