@@ -10,7 +10,7 @@ inline constexpr uint32_t kHypercallSlots = 64;  // Xen hypercall numbers < 64
 // Why the monitor flushed a TLB: every flush goes through one interface
 // (monitor/mm/flush.hpp) and is counted here by reason and kind.
 enum class FlushReason : uint32_t {
-    GuestFlushRequest,  // MMUEXT_TLB_FLUSH_* / MMUEXT_INVLPG_*
+    GuestFlushRequest,  // MMUEXT_TLB_FLUSH_* / MMUEXT_INVLPG_*, NEW_BASEPTR of the L4 in use
     UpdateVaMapping,    // update_va_mapping's UVMF_TLB_FLUSH / UVMF_INVLPG
     StaleWritable,      // a frame becomes a page table after a writable mapping was dropped
     GuestRootSwitch,    // naive XPTI: the second flush of a guest root switch

@@ -65,7 +65,9 @@ bool writable_data_frame(uint64_t mfn) {
 
 // Switch a base pointer: take the new root's L4 type, drop the old one.
 // Only a change of the L4 in use reaches CR3 (NEW_USER_BASEPTR in kernel
-// mode, the common case, does not).
+// mode, the common case, does not). NEW_BASEPTR (kernel mode only) with the
+// L4 already in use reloads it, which flushes its TLB entries, as Xen's
+// write_ptbase does; guests may use it as a flush.
 int64_t set_base(Vcpu& v, uint64_t mfn, bool user) {
     uint64_t& slot = user ? v.user_l4_mfn : v.kernel_l4_mfn;
     const uint64_t active_before = active_l4_mfn(v);
@@ -78,6 +80,8 @@ int64_t set_base(Vcpu& v, uint64_t mfn, bool user) {
     slot = mfn;
     if (active_l4_mfn(v) != active_before)
         load_guest_cr3(v);
+    else if (!user)
+        flush_all(FlushReason::GuestFlushRequest, FlushScope::Local);
     return 0;
 }
 
