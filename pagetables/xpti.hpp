@@ -28,7 +28,7 @@ inline constexpr uint64_t kCr3PcidMask = 0xfff;
 inline constexpr uint16_t kPcidMonitorKernel = 0, kPcidMonitorUser = 1, kPcidGuestKernel = 2, kPcidGuestUser = 3;
 // With the root cache each cached root has its own pair: 4 + 2k (monitor view), 5 + 2k (guest).
 inline constexpr uint16_t kPcidFirstCached = 4;
-inline constexpr unsigned kMaxRoots = 8;
+inline constexpr unsigned kMaxRoots = 16;
 inline constexpr unsigned kPcids = kPcidFirstCached + 2 * kMaxRoots;
 inline constexpr unsigned kMonitorSlotFirst = 256, kMonitorSlotLast = 271;
 inline constexpr unsigned kGuestSlots = kEntries - (kMonitorSlotLast - kMonitorSlotFirst + 1);

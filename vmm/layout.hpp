@@ -129,7 +129,7 @@ inline constexpr uint64_t kEntryTextSize = 0x2000;
 // root-cache, else only the first is used). Host-built in the monitor's
 // page-table pool, contiguous: vCPU v, root k at BootInfo::xpti_roots_gpa +
 // (v * kXptiRootsPerVcpu + k) * kPageSize.
-inline constexpr unsigned kXptiRootsPerVcpu = 8;
+inline constexpr unsigned kXptiRootsPerVcpu = 16;
 
 // The allowed set: what of the monitor a vCPU's restricted root may map,
 // besides the guest-visible slots 256/257 (read-only M2P and the syscall

@@ -280,7 +280,7 @@ struct Options {
     HwBug hw = HwBug::None;
     bool skip_release = false;  // caller bug: never tells the engine an L4 lost its type
     bool broken_copy = false;   // memory bug: copy_slots does nothing
-    unsigned nr_roots = 0;      // 0: from the seed (2..8)
+    unsigned nr_roots = 0;      // 0: from the seed (2..16)
     unsigned nr_procs = 0;      // 0: from the seed (3..4)
     // The guest flushes nothing for changes to private tables of a process
     // that is not running: like Linux, it relies on NEW_BASEPTR flushing
@@ -352,7 +352,7 @@ public:
             build_process(p);
             procs_.push_back(p);
         }
-        const unsigned nr_roots = opt_.nr_roots ? opt_.nr_roots : 2 + static_cast<unsigned>(seed_ % 7);
+        const unsigned nr_roots = opt_.nr_roots ? opt_.nr_roots : 2 + static_cast<unsigned>(seed_ % 15);
         for (unsigned i = 0; i < nr_roots; ++i) {
             const uint64_t r = mem_.alloc_table();
             for (unsigned s = xp::kMonitorSlotFirst; s <= xp::kMonitorSlotLast; ++s)
