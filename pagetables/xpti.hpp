@@ -161,20 +161,10 @@ private:
         State& back = st_[now_ ^ 1];
         if (!fast_ok_ || back.l4 != l4_pa || back.user != user || *changed_)
             return false;
-        Root& r = roots_[back.root];
-        if (r.l4 != l4_pa || r.dirty_all || r.dirty_any)
+        if (roots_[back.root].l4 != l4_pa || !clean_root(back.root, l4_pa))
             return false;
-        if (p_.pcid) {
-            const unsigned pcid = kPcidFirstCached + 2 * back.root;
-            if (pcid_l4_[pcid] != l4_pa || pcid_l4_[pcid + 1] != l4_pa)
-                return false;  // flushed lazily: the slow path reloads with a flush
-        }
         now_ ^= 1;
-        r.last_use = ++clock_;
-        m_->count(Event::RootHit, 1);
-        m_->write_cr3(back.monitor_cr3);  // its PCIDs (if any) still hold only this L4
-        *out_.monitor_cr3 = back.monitor_cr3;
-        *out_.pv_cr3 = back.guest_cr3;
+        enter_clean_root(back.root, back.monitor_cr3, back.guest_cr3);
         return true;
     }
 
@@ -182,25 +172,40 @@ private:
     // the exit (a process switch, mostly): the same outcome as
     // switch_back(), with the CR3 values computed.
     bool switch_cached(uint64_t l4_pa, bool user, unsigned i) {
-        Root& r = roots_[i];
-        if (!fast_ok_ || *changed_ || r.dirty_all || r.dirty_any)
+        if (!fast_ok_ || *changed_ || !clean_root(i, l4_pa))
             return false;
-        uint64_t monitor_cr3 = l4_pa, guest_cr3 = r.pa;
+        uint64_t monitor_cr3 = l4_pa, guest_cr3 = roots_[i].pa;
         if (p_.pcid) {
             const unsigned pcid = kPcidFirstCached + 2 * i;
-            if (pcid_l4_[pcid] != l4_pa || pcid_l4_[pcid + 1] != l4_pa)
-                return false;                   // flushed lazily: the slow path reloads with a flush
-            monitor_cr3 |= pcid | kCr3NoFlush;  // its PCIDs still hold only this L4
+            monitor_cr3 |= pcid | kCr3NoFlush;
             guest_cr3 |= (pcid + 1) | kCr3NoFlush;
         }
         now_ ^= 1;  // the state left becomes the way back
         here() = State{l4_pa, user, i, monitor_cr3, guest_cr3};
-        r.last_use = ++clock_;
+        enter_clean_root(i, monitor_cr3, guest_cr3);
+        return true;
+    }
+
+    // Cached root i (holding `l4_pa`) needs nothing before the exit: no
+    // slots to copy and, with PCIDs, its pair still holds translations of
+    // `l4_pa` only (else it was flushed lazily: the slow path reloads with a
+    // flush).
+    [[gnu::always_inline]] bool clean_root(unsigned i, uint64_t l4_pa) const {
+        const Root& r = roots_[i];
+        if (r.dirty_all || r.dirty_any)
+            return false;
+        const unsigned pcid = kPcidFirstCached + 2 * i;
+        return !p_.pcid || (pcid_l4_[pcid] == l4_pa && pcid_l4_[pcid + 1] == l4_pa);
+    }
+
+    // The end of both short switches: the root needs nothing at the exit,
+    // so both CR3 values are final now (its PCIDs, if any, are fresh).
+    [[gnu::always_inline]] void enter_clean_root(unsigned i, uint64_t monitor_cr3, uint64_t guest_cr3) {
+        roots_[i].last_use = ++clock_;
         m_->count(Event::RootHit, 1);
         m_->write_cr3(monitor_cr3);
         *out_.monitor_cr3 = monitor_cr3;
         *out_.pv_cr3 = guest_cr3;
-        return true;
     }
 
     [[gnu::noinline]] void switch_slow(uint64_t l4_pa, bool user) {
