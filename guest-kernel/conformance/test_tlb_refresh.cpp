@@ -13,7 +13,7 @@
 #include "subtest.hpp"
 #include "user_trip.hpp"
 
-extern "C" char refresh_window[], refresh_old[], refresh_new[], user_stack[];
+extern "C" char refresh_window[], refresh_old[], refresh_new[];
 extern "C" void user_read_refresh_window();
 
 namespace {
@@ -80,13 +80,25 @@ struct Reads {
 Reads read_window() {
     const uint64_t kernel = mmu::word(mmu::address(refresh_window));
     const uint64_t user =
-        user_mode_enter(reinterpret_cast<uint64_t>(user_read_refresh_window), mmu::address(user_stack) + 4096 - 64);
+        user_mode_enter(reinterpret_cast<uint64_t>(user_read_refresh_window), user_trip::user_stack_pointer());
     return {kernel, user};
 }
 
+// Reads after a change: those that still saw the old frame, the first described.
 struct Tally {
     unsigned checks = 0, stale = 0;
     char first[160] = "";
+
+    Outcome check(uint64_t value, const char* method, const char* kind, const char* mode) {
+        checks++;
+        if (value == kNewMarker)
+            return passed();
+        REQUIRE(value == kOldMarker, "%s, %s entry: %s mode reads %#lx, neither frame's marker", method, kind, mode,
+                value);
+        if (stale++ == 0)
+            format_to(first, sizeof first, "%s, %s entry: %s mode", method, kind, mode);
+        return passed();
+    }
 };
 
 // One change of the window from the old frame to the new; a read that still
@@ -107,22 +119,10 @@ Outcome refresh(const Method& method, uint64_t extra_flags, uint64_t l1_machine_
             "%s, %s entry: before the change kernel read %#lx, user read %#lx, expected %#lx", method.name, kind,
             before.kernel, before.user, kOldMarker);
     REQUIRE(rc == 0, "%s, %s entry: returned %ld", method.name, kind, rc);
-    const struct {
-        const char* mode;
-        uint64_t value;
-    } reads[] = {{"kernel", after.kernel}, {"user", after.user}};
-    for (const auto& read : reads) {
-        if (&read != &reads[0] && !method.reaches_user_mode)
-            continue;
-        tally.checks++;
-        if (read.value == kNewMarker)
-            continue;
-        REQUIRE(read.value == kOldMarker, "%s, %s entry: %s mode reads %#lx, neither frame's marker", method.name, kind,
-                read.mode, read.value);
-        if (tally.stale++ == 0)
-            format_to(tally.first, sizeof tally.first, "%s, %s entry: %s mode", method.name, kind, read.mode);
-    }
-    return passed();
+    Outcome outcome = tally.check(after.kernel, method.name, kind, "kernel");
+    if (outcome.kind == Outcome::Kind::ok && method.reaches_user_mode)
+        outcome = tally.check(after.user, method.name, kind, "user");
+    return outcome;
 }
 
 }  // namespace

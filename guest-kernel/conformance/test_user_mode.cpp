@@ -10,7 +10,7 @@
 #include "subtest.hpp"
 #include "user_trip.hpp"
 
-extern "C" char user_stack[], new_l4[], gdt_page[];
+extern "C" char new_l4[], gdt_page[];
 extern "C" {
 void user_code();
 void user_code_after_syscall();
@@ -31,7 +31,7 @@ Outcome user_round_trip() {
     REQUIRE(failure == nullptr, "%s", failure);
     const uint64_t stack_top = user_trip::kernel_stack_top();
 
-    const uint64_t user_rsp = mmu::address(user_stack) + 4096 - 64;
+    const uint64_t user_rsp = user_trip::user_stack_pointer();
     const uint64_t rax = user_mode_enter(reinterpret_cast<uint64_t>(user_code), user_rsp);
     const uint64_t* f = user_mode_syscall_frame;
     REQUIRE(rax == kUserMarker, "the syscall callback saw rax %#lx, user mode passed %#lx", rax, kUserMarker);

@@ -7,11 +7,13 @@
 #include "mmu_helpers.hpp"
 #include "subtest.hpp"
 
-extern "C" char switch_stack[];
+extern "C" char switch_stack[], user_stack[];
 
 namespace user_trip {
 
 inline uint64_t kernel_stack_top() { return mmu::address(switch_stack) + 4096; }
+// Where user mode starts its stack (user_mode_enter's rsp).
+inline uint64_t user_stack_pointer() { return mmu::address(user_stack) + 4096 - 64; }
 
 // nullptr when user mode can be entered, else the step that failed.
 inline const char* prepare() {
