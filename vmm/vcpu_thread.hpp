@@ -41,7 +41,7 @@ private:
 class VcpuThread {
 public:
     // `profile_steps`: count single-steps per RIP (RunOptions::profile_single_steps).
-    VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, bool profile_steps = false);
+    VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, bool profile_steps);
     void start();
     void kick();  // make KVM_RUN return now
     void join();
