@@ -32,14 +32,16 @@ tlb_window:
         .skip   4096
 
 /*
- * Pages of the TLB-refresh subtest: a window and the two frames it is
- * switched between.
+ * Pages of the TLB-refresh subtest: one window per check (8 ways to flush,
+ * 2 entry kinds), each touched by that check only, and the two frames the
+ * windows are switched between. refresh_target is the window user mode
+ * reads.
  */
         .section .bss.page_aligned, "aw", @nobits
         .balign 4096
-        .globl  refresh_window, refresh_old, refresh_new
-refresh_window:
-        .skip   4096
+        .globl  refresh_windows, refresh_old, refresh_new
+refresh_windows:
+        .skip   4096 * 16
 refresh_old:
         .skip   4096
 refresh_new:

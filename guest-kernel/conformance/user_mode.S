@@ -18,7 +18,8 @@ user_code_after_syscall:
 /* User mode (tlb_refresh subtest): hand the kernel what the window reads. */
         .globl  user_read_refresh_window
 user_read_refresh_window:
-        movq    refresh_window(%rip), %rax
+        movq    refresh_target(%rip), %rax
+        movq    (%rax), %rax
         syscall
         ud2                             /* never resumed */
 
