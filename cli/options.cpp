@@ -66,6 +66,14 @@ Result<bool> parse_on_off(const char* option, const std::string& text) {
     return bad_input("{} '{}' is not one of on, off", option, text);
 }
 
+Result<StatsFormat> parse_stats_format(const std::string& text) {
+    if (text == "text")
+        return StatsFormat::Text;
+    if (text == "json")
+        return StatsFormat::Json;
+    return bad_input("--stats '{}' is not one of text, json", text);
+}
+
 namespace {
 
 std::string opt_names() {

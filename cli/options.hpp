@@ -25,6 +25,10 @@ enum class XptiChoice { Off, On, Auto };
 [[nodiscard]] Result<uint32_t> parse_xpti_opts(const std::string& text);
 [[nodiscard]] std::string describe_xpti_opts(uint32_t opts);
 
+// --stats[=text|json]: a table for people, or the "pvvmm-stats" JSON document.
+enum class StatsFormat { Text, Json };
+[[nodiscard]] Result<StatsFormat> parse_stats_format(const std::string& text);
+
 // spdlog level names: trace debug info warn error critical off.
 [[nodiscard]] Result<int> parse_log_level(const std::string& text);
 // Seconds, fractional allowed; 0 means no limit.

@@ -43,7 +43,16 @@ void add_run_command(CLI::App& app, RunArgs& a) {
     run->add_option("--vcpus", a.vcpus, fmt::format("Number of vCPUs (1..{})", layout::kMaxVcpus))
         ->capture_default_str();
     run->add_option("--kvm-device", a.kvm_device, "KVM device to open")->capture_default_str();
-    run->add_flag("--stats", a.stats, "Print the monitor's per-vCPU counters at exit (stderr)");
+    // A flag with an optional =value, so that `--stats guest.elf` keeps the
+    // guest as the positional argument; bare --stats means text.
+    run->add_flag("--stats{text}", a.stats,
+                  "Print the monitor's per-vCPU counters at exit, on stderr: --stats or --stats=text as a table "
+                  "(rows that are 0 omitted), --stats=json as a JSON document with every counter (README.md)")
+        ->option_text("[=text|json]");
+    run->add_option("--stats-file", a.stats_file,
+                    "Write the --stats report to FILE instead of stderr (implies --stats; opened before the guest "
+                    "runs)")
+        ->type_name("FILE");
     run->add_option("--audit", a.audit_every,
                     "Check the PV MMU's frame types and counts every N hypercalls and at shutdown; "
                     "an inconsistency is a monitor panic (0: never)")
@@ -124,6 +133,10 @@ int run_command(const RunArgs& a) {
     auto timeout = parse_timeout(a.timeout);
     if (!timeout)
         return fail(timeout.error());
+    const bool stats = !a.stats.empty() || !a.stats_file.empty();
+    auto stats_format = parse_stats_format(a.stats.empty() ? "text" : a.stats);
+    if (!stats_format)
+        return fail(stats_format.error());
     if (a.vcpus < 1 || a.vcpus > layout::kMaxVcpus)
         return fail(bad_input("--vcpus {} is outside 1..{}", a.vcpus, layout::kMaxVcpus));
 
@@ -156,10 +169,12 @@ int run_command(const RunArgs& a) {
         options.test_hook = abi::TestHook::FaultInExitPath;
     else if (a.test_hook == "skip-guest-flushes")
         options.test_hook = abi::TestHook::SkipGuestFlushes;
+    else if (a.test_hook == "stuck-in-kvm-run")
+        options.test_hook = abi::TestHook::StuckInKvmRun;
     else if (a.test_hook != "none")
         return fail(
             bad_input("--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table, "
-                      "leak-into-restricted-root, fault-in-exit-path, skip-guest-flushes",
+                      "leak-into-restricted-root, fault-in-exit-path, skip-guest-flushes, stuck-in-kvm-run",
                       a.test_hook));
     options.xpti = resolve_xpti(*xpti);
     options.pcid = *pcid;
@@ -170,6 +185,11 @@ int run_command(const RunArgs& a) {
     options.guest_name = a.guest.empty() ? "bundled demo" : a.guest;
     options.xpti_choice = a.xpti;
 
+    // Opened before the run: an unwritable --stats-file fails at once.
+    auto stats_output = StatsOutput::open(stats ? a.stats_file : std::string());
+    if (!stats_output)
+        return fail(stats_output.error());
+
     domain::DomainConfig config;
     config.memory_bytes = *memory;
     config.cmdline = a.cmdline;
@@ -178,8 +198,11 @@ int run_command(const RunArgs& a) {
         const auto& e = result.error();
         return fail(e.kind == ErrorKind::BadInput ? e.context(a.guest.empty() ? "demo guest" : a.guest) : e);
     }
-    if (a.stats)
-        print_stats(stderr, *result);
+    if (stats) {
+        const std::string report = *stats_format == StatsFormat::Json ? stats_json(*result) : stats_text(*result);
+        if (auto written = stats_output->write(report); !written)
+            return fail(written.error());
+    }
     if (!a.profile_single_steps.empty()) {
         if (auto written = write_step_profile(a.profile_single_steps, *result); !written)
             return fail(written.error());

@@ -17,7 +17,8 @@ struct RunArgs {
     std::string log_level = "info";
     std::string kvm_device = "/dev/kvm";
     unsigned vcpus = 1;
-    bool stats = false;
+    std::string stats;       // --stats[=text|json]; empty: not given
+    std::string stats_file;  // --stats-file: the report goes there instead of stderr
     bool count_single_steps = false;
     std::string profile_single_steps;  // file for the per-address step counts
     unsigned audit_every = 0;

@@ -1,112 +1,337 @@
 #include "cli/stats_report.hpp"
 
 #include <fmt/format.h>
-#include <stdint.h>
-#include <xen/xen.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "guest-abi/counters.hpp"
+#include "guest-abi/host_quirk_names.hpp"
+#include "guest-abi/hypercall_names.hpp"
 
 namespace pvvmm::cli {
 
 namespace {
 
-const char* hypercall_name(unsigned nr) {
-    switch (nr) {
-    case __HYPERVISOR_set_trap_table: return "set_trap_table";
-    case __HYPERVISOR_mmu_update: return "mmu_update";
-    case __HYPERVISOR_set_gdt: return "set_gdt";
-    case __HYPERVISOR_update_descriptor: return "update_descriptor";
-    case __HYPERVISOR_stack_switch: return "stack_switch";
-    case __HYPERVISOR_set_callbacks: return "set_callbacks";
-    case __HYPERVISOR_fpu_taskswitch: return "fpu_taskswitch";
-    case __HYPERVISOR_memory_op: return "memory_op";
-    case __HYPERVISOR_multicall: return "multicall";
-    case __HYPERVISOR_update_va_mapping: return "update_va_mapping";
-    case __HYPERVISOR_set_timer_op: return "set_timer_op";
-    case __HYPERVISOR_xen_version: return "xen_version";
-    case __HYPERVISOR_console_io: return "console_io";
-    case __HYPERVISOR_grant_table_op: return "grant_table_op";
-    case __HYPERVISOR_vm_assist: return "vm_assist";
-    case __HYPERVISOR_iret: return "iret";
-    case __HYPERVISOR_vcpu_op: return "vcpu_op";
-    case __HYPERVISOR_set_segment_base: return "set_segment_base";
-    case __HYPERVISOR_mmuext_op: return "mmuext_op";
-    case __HYPERVISOR_sched_op: return "sched_op";
-    case __HYPERVISOR_callback_op: return "callback_op";
-    case __HYPERVISOR_event_channel_op: return "event_channel_op";
-    case __HYPERVISOR_physdev_op: return "physdev_op";
-    default: return nullptr;
+using Fields = std::span<const abi::CounterField>;
+
+// --- the table, read -----------------------------------------------------
+
+// Value i of a field. The table gives byte offsets into Counters (all
+// uint64_t); memcpy reads them without pointer games.
+uint64_t field_value(const abi::Counters& c, const abi::CounterField& f, uint32_t i) {
+    uint64_t v;
+    std::memcpy(&v, reinterpret_cast<const unsigned char*>(&c) + f.offset + i * sizeof(uint64_t), sizeof v);
+    return v;
+}
+
+// What the reports call entry i of an index: a JSON key and a text label.
+struct EntryName {
+    std::string key;
+    std::string label;
+};
+
+EntryName entry_name(abi::CounterIndex index, uint32_t i) {
+    switch (index) {
+    case abi::CounterIndex::HypercallNumber:
+        if (const char* name = abi::hypercall_name(i))
+            return {name, name};
+        return {fmt::format("hypercall_{}", i), fmt::format("#{}", i)};
+    case abi::CounterIndex::ExceptionVector: {
+        const auto& v = abi::kExceptionVectorNames[i];
+        return {v.name, fmt::format("{:<4} (vector {:>2})", v.label, i)};
+    }
+    case abi::CounterIndex::FlushReason: return {abi::kFlushReasonNames[i].name, abi::kFlushReasonNames[i].label};
+    case abi::CounterIndex::InvpcidType: return {abi::kInvpcidTypeNames[i].name, abi::kInvpcidTypeNames[i].label};
+    case abi::CounterIndex::Scalar:
+    case abi::CounterIndex::XptiStateBits: break;
+    }
+    return {fmt::format("entry_{}", i), fmt::format("{}", i)};
+}
+
+// The table in report order, the adjacent fields of a group as one item.
+std::vector<Fields> report_items() {
+    std::vector<Fields> items;
+    const Fields table(abi::kCounterTable);
+    for (size_t first = 0; first < table.size();) {
+        size_t end = first + 1;
+        while (table[first].group && end < table.size() && table[end].group &&
+               std::string_view(table[end].group) == table[first].group)
+            ++end;
+        items.push_back(table.subspan(first, end - first));
+        first = end;
+    }
+    return items;
+}
+
+// Derived values shown just before one of the item's fields.
+std::vector<const abi::DerivedCounter*> derived_before(Fields item) {
+    std::vector<const abi::DerivedCounter*> found;
+    for (const abi::DerivedCounter& d : abi::kDerivedCounters)
+        for (const abi::CounterField& f : item)
+            if (std::string_view(d.next_to) == f.name)
+                found.push_back(&d);
+    return found;
+}
+
+// --- text -----------------------------------------------------------------
+
+// Wide enough for the longest label ("TLB flushes: guest root switch (2nd flush)").
+void text_row(std::string& out, std::string_view label, uint64_t value, std::string_view note = {}) {
+    fmt::format_to(std::back_inserter(out), "  {:<44} {:>12}{}\n", label, value, note);
+}
+
+// "XPTI on, PCID not in use, global pages off"
+std::string text_state(uint64_t bits) {
+    std::string line;
+    for (const abi::StateBitName& b : abi::kXptiStateBitNames)
+        line += fmt::format("{}{} {}", line.empty() ? "" : ", ", b.label, bits & b.bit ? b.when_set : b.when_clear);
+    return line;
+}
+
+// One line per entry that is not 0 in any of the item's fields: the first
+// field's value, the others' as "(N member)".
+void text_indexed(std::string& out, const abi::Counters& c, Fields item) {
+    const abi::CounterIndex index = item.front().index;
+    for (uint32_t i = 0; i < abi::counter_index_entries(index); ++i) {
+        bool any = false;
+        std::string notes;
+        for (const abi::CounterField& f : item.subspan(1)) {
+            const uint64_t v = field_value(c, f, i);
+            any = any || v != 0;
+            if (v)
+                notes += fmt::format("  ({} {})", v, f.member);
+        }
+        const uint64_t lead = field_value(c, item.front(), i);
+        if (lead || any)
+            text_row(out, fmt::format("{} {}", item.front().label, entry_name(index, i).label), lead, notes);
     }
 }
 
-const char* vector_name(unsigned v) {
-    static const char* const names[32] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#09", "#TS",
-                                          "#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
-                                          "#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31"};
-    return v < 32 ? names[v] : "?";
+void text_item(std::string& out, const abi::Counters& c, Fields item) {
+    for (const abi::DerivedCounter* d : derived_before(item))
+        if (const uint64_t v = d->value(c); v || d->text_shows_zero)
+            text_row(out, d->label, v);
+    const abi::CounterField& f = item.front();
+    switch (f.index) {
+    case abi::CounterIndex::Scalar:
+        if (const uint64_t v = field_value(c, f, 0); v || f.text_shows_zero)
+            text_row(out, f.label, v);
+        return;
+    case abi::CounterIndex::XptiStateBits:
+        fmt::format_to(std::back_inserter(out), "  {}\n", text_state(field_value(c, f, 0)));
+        return;
+    default: text_indexed(out, c, item); return;
+    }
 }
 
-void row(std::FILE* out, const char* name, uint64_t value) {
-    if (value)
-        fmt::print(out, "  {:<40} {:>12}\n", name, value);
+// --- JSON -----------------------------------------------------------------
+
+// Length of the valid UTF-8 sequence (RFC 3629) at the start of s, 0 if
+// there is none.
+size_t utf8_sequence_length(std::string_view s) {
+    const auto byte = [&](size_t i) -> unsigned { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+    const unsigned lead = byte(0);
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf;  // bounds of the second byte
+    if (lead >= 0xc2 && lead <= 0xdf) {
+        n = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+        n = 3;
+        lo = lead == 0xe0 ? 0xa0 : lo;  // no overlong forms
+        hi = lead == 0xed ? 0x9f : hi;  // no surrogates
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        n = 4;
+        lo = lead == 0xf0 ? 0x90 : lo;
+        hi = lead == 0xf4 ? 0x8f : hi;  // nothing above U+10FFFF
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; ++i) {
+        const unsigned b = byte(i);
+        if (b < (i == 1 ? lo : 0x80u) || b > (i == 1 ? hi : 0xbfu))
+            return 0;
+    }
+    return n;
+}
+
+// A JSON string. The detail sentence may quote guest or monitor text, so
+// bytes that are not valid UTF-8 become U+FFFD rather than invalid JSON.
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (size_t i = 0; i < s.size();) {
+        const unsigned char c = s[i];
+        if (c >= 0x80) {
+            const size_t n = utf8_sequence_length(s.substr(i));
+            out += n ? s.substr(i, n) : "\\ufffd";
+            i += n ? n : 1;
+            continue;
+        }
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                out += fmt::format("\\u{:04x}", c);
+            else
+                out += static_cast<char>(c);
+        }
+        ++i;
+    }
+    return out + "\"";
+}
+
+std::string json_member(std::string_view key, std::string_view value) {
+    return fmt::format("{}: {}", json_string(key), value);
+}
+
+std::string json_inline_object(const std::vector<std::string>& members) {
+    return fmt::format("{{{}}}", fmt::join(members, ", "));
+}
+
+// One member per line, at the given depth (2 spaces each).
+std::string json_block(const std::vector<std::string>& items, int depth, char open, char close) {
+    const std::string inner(2 * depth + 2, ' ');
+    const std::string outer(2 * depth, ' ');
+    if (items.empty())
+        return fmt::format("{}{}", open, close);
+    return fmt::format("{}\n{}{}\n{}{}", open, inner, fmt::join(items, ",\n" + inner), outer, close);
+}
+
+std::string json_state(uint64_t bits) {
+    std::vector<std::string> members{json_member("bits", fmt::format("{}", bits))};
+    for (const abi::StateBitName& b : abi::kXptiStateBitNames)
+        members.push_back(json_member(b.name, bits & b.bit ? "true" : "false"));
+    return json_inline_object(members);
+}
+
+// {"<entry>": N, ...}, or for a group {"<entry>": {"<member>": N, ...}, ...}
+std::string json_indexed(const abi::Counters& c, Fields item) {
+    const abi::CounterIndex index = item.front().index;
+    std::vector<std::string> entries;
+    for (uint32_t i = 0; i < abi::counter_index_entries(index); ++i) {
+        std::string value;
+        if (item.front().group) {
+            std::vector<std::string> members;
+            for (const abi::CounterField& f : item)
+                members.push_back(json_member(f.member, fmt::format("{}", field_value(c, f, i))));
+            value = json_inline_object(members);
+        } else {
+            value = fmt::format("{}", field_value(c, item.front(), i));
+        }
+        entries.push_back(json_member(entry_name(index, i).key, value));
+    }
+    return json_inline_object(entries);
+}
+
+void json_item(std::vector<std::string>& members, const abi::Counters& c, Fields item) {
+    for (const abi::DerivedCounter* d : derived_before(item))
+        members.push_back(json_member(d->name, fmt::format("{}", d->value(c))));
+    const abi::CounterField& f = item.front();
+    switch (f.index) {
+    case abi::CounterIndex::Scalar:
+        members.push_back(json_member(f.name, fmt::format("{}", field_value(c, f, 0))));
+        return;
+    case abi::CounterIndex::XptiStateBits:
+        members.push_back(json_member(f.name, json_state(field_value(c, f, 0))));
+        return;
+    default: members.push_back(json_member(f.group ? f.group : f.name, json_indexed(c, item))); return;
+    }
+}
+
+std::string json_vcpu(size_t index, const VcpuReport& vcpu) {
+    std::vector<std::string> members{json_member("vcpu", fmt::format("{}", index))};
+    for (Fields item : report_items())
+        json_item(members, vcpu.counters, item);
+    members.push_back(json_member("single_steps", fmt::format("{}", vcpu.single_steps)));
+    return json_block(members, 2, '{', '}');
+}
+
+std::string json_host(const RunResult& result) {
+    std::vector<std::string> quirks;
+    for (const abi::HostQuirkName& q : abi::kHostQuirkNames)
+        if (result.quirks & q.bit)
+            quirks.push_back(json_string(q.name));
+    return json_block(
+        {
+            json_member("bare_round_trip_median_cycles", fmt::format("{}", result.bare_round_trip_median)),
+            json_member("bare_round_trip_min_cycles", fmt::format("{}", result.bare_round_trip_min)),
+            json_member("quirk_bits", fmt::format("{}", result.quirks)),
+            json_member("quirks", fmt::format("[{}]", fmt::join(quirks, ", "))),
+        },
+        1, '{', '}');
 }
 
 }  // namespace
 
-void print_stats(std::FILE* out, const RunResult& result) {
-    fmt::print(out, "pvvmm statistics\n");
-    fmt::print(out, "host KVM: bare ring 3 -> 0 -> 3 round trip (int3 + iretq) median {} cycles, min {}\n",
-               result.bare_round_trip_median, result.bare_round_trip_min);
+std::string stats_text(const RunResult& result) {
+    std::string out = "pvvmm statistics\n";
+    fmt::format_to(std::back_inserter(out),
+                   "host KVM: bare ring 3 -> 0 -> 3 round trip (int3 + iretq) median {} cycles, min {}\n",
+                   result.bare_round_trip_median, result.bare_round_trip_min);
+    const std::vector<Fields> items = report_items();
     for (size_t i = 0; i < result.vcpus.size(); ++i) {
-        const auto& c = result.vcpus[i].counters;
-        fmt::print(out, "vCPU {}:\n", i);
-        fmt::print(out, "  {:<40} {:>12}\n", "guest entries", c.guest_entries);
-        fmt::print(out, "  {:<40} {:>12}\n", "guest exits", c.guest_exits);
-        const bool xpti = c.xpti_state & abi::kXptiStateOn;
-        // entry.S switches CR3 on every entry and exit under XPTI (not counted there).
-        const uint64_t switches = xpti ? c.guest_entries + c.guest_exits : 0;
-        fmt::print(out, "  XPTI {}, PCID {}, global pages {}\n", xpti ? "on" : "off",
-                   c.xpti_state & abi::kXptiStatePcid ? "in use" : "not in use",
-                   c.xpti_state & abi::kXptiStateGlobal ? "on" : "off");
-        fmt::print(out, "  {:<40} {:>12}\n", "CR3 writes", c.cr3_writes + switches);
-        row(out, "CR3 writes: XPTI entry/exit switches", switches);
-        row(out, "L4 copies", c.l4_copies);
-        row(out, "L4 slots copied", c.l4_slots_copied);
-        row(out, "root cache hits", c.root_cache_hits);
-        row(out, "root cache misses", c.root_cache_misses);
-        row(out, "root cache slot updates", c.root_slot_updates);
-        row(out, "PGE toggles", c.pge_toggles);
-        for (unsigned t = 0; t < 4; ++t)
-            row(out, fmt::format("INVPCID type {}", t).c_str(), c.invpcids[t]);
-        for (uint32_t reason = 0; reason < abi::kFlushReasons; ++reason) {
-            const char* name = abi::flush_reason_name(static_cast<abi::FlushReason>(reason));
-            row(out, fmt::format("TLB flushes: {}", name).c_str(), c.tlb_flushes[reason]);
-            row(out, fmt::format("INVLPG: {}", name).c_str(), c.invlpgs[reason]);
-        }
-        row(out, "syscalls from guest user", c.syscalls_from_user);
-        row(out, "exceptions bounced to guest", c.exceptions_bounced);
-        row(out, "emulated CPUID", c.emulated_cpuid);
-        row(out, "emulated privileged insns", c.emulated_privileged);
-        row(out, "emulated M2P reads (quirk)", c.emulated_m2p_reads);
-        row(out, "emulated int N (quirk)", c.emulated_int_n);
-        row(out, "syscall entries via #PF", c.syscall_via_fault);
-        row(out, "syscall entries via int3", c.syscall_via_trampoline);
-        row(out, "PV MMU audits", c.audits);
-        row(out, "single-steps (diagnostic)", result.vcpus[i].single_steps);
-        for (unsigned nr = 0; nr < abi::kHypercallSlots; ++nr) {
-            if (!c.hypercalls[nr])
-                continue;
-            const char* name = hypercall_name(nr);
-            fmt::print(out, "  hypercall {:<30} {:>12}", name ? name : fmt::format("#{}", nr), c.hypercalls[nr]);
-            if (c.hypercalls_refused[nr])
-                fmt::print(out, "  ({} refused)", c.hypercalls_refused[nr]);
-            fmt::print(out, "\n");
-        }
-        row(out, "hypercalls unknown (ENOSYS)", c.hypercalls_unknown);
-        row(out, "sub-ops unknown (ENOSYS)", c.subops_unknown);
-        for (unsigned v = 0; v < abi::kVectorSlots; ++v)
-            if (c.exceptions[v])
-                fmt::print(out, "  exception {:<4} (vector {:>2})                 {:>12}\n", vector_name(v), v,
-                           c.exceptions[v]);
+        fmt::format_to(std::back_inserter(out), "vCPU {}:\n", i);
+        for (Fields item : items)
+            text_item(out, result.vcpus[i].counters, item);
+        if (result.vcpus[i].single_steps)
+            text_row(out, "single-steps (diagnostic)", result.vcpus[i].single_steps);
     }
+    return out;
+}
+
+std::string stats_json(const RunResult& result) {
+    std::vector<std::string> vcpus;
+    for (size_t i = 0; i < result.vcpus.size(); ++i)
+        vcpus.push_back(json_vcpu(i, result.vcpus[i]));
+    return json_block(
+               {
+                   json_member("schema", json_string("pvvmm-stats")),
+                   json_member("version", "1"),
+                   json_member("outcome", json_string(outcome_name(result.outcome))),
+                   json_member("detail", json_string(result.detail)),
+                   json_member("host", json_host(result)),
+                   json_member("vcpus", json_block(vcpus, 1, '[', ']')),
+               },
+               0, '{', '}') +
+           "\n";
+}
+
+Result<StatsOutput> StatsOutput::open(const std::string& path) {
+    StatsOutput out;
+    out.path_ = path;
+    if (path.empty())
+        return out;
+    out.file_.reset(std::fopen(path.c_str(), "w"));
+    if (!out.file_)
+        return out.failed(errno);
+    return out;
+}
+
+Result<void> StatsOutput::write(const std::string& report) {
+    if (!file_) {
+        std::fputs(report.c_str(), stderr);
+        return {};
+    }
+    if (std::fputs(report.c_str(), file_.get()) == EOF || std::ferror(file_.get()))
+        return failed(EIO);
+    if (std::fclose(file_.release()) != 0)
+        return failed(errno);
+    return {};
+}
+
+Error StatsOutput::failed(int error) const {
+    return host_error("cannot write the statistics file '{}': {}", path_, std::generic_category().message(error));
 }
 
 }  // namespace pvvmm::cli
