@@ -1,5 +1,6 @@
 # make run: set up (apt-get what is missing), build, run the demo guest with XPTI on.
-# make check: same set-up, then every test; ends with "N passed, M failed[, K skipped]".
+# make check: same set-up, then every test; prints the backend first and ends with
+# "N passed, M failed[, K skipped]".
 BUILD ?= build
 
 .PHONY: all setup build run check clean
@@ -15,12 +16,13 @@ $(BUILD)/build.ninja:
 build: setup $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# Without a usable /dev/kvm the demo runs in an emulated machine with nested KVM (scripts/backend.sh).
 run: build
-	./$(BUILD)/pvvmm run --xpti=on
+	@scripts/on-backend -b $(BUILD) -a "the demo" -- ./$(BUILD)/pvvmm run --xpti=on
 
-check: build
-	@scripts/setup.sh --nested
-	@scripts/run-tests.sh $(BUILD)
+# First line: the backend; last line: the summary (scripts/check.sh).
+check:
+	@scripts/check.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -33,6 +33,10 @@ enum class TestHook : uint8_t {
     // counted but not carried out: the conformance guest's tlb_refresh
     // subtest must then see a stale translation where the TLB keeps one.
     SkipGuestFlushes = 6,
+    // The monitor spins in ring 0 with interrupts off and the host's vCPU
+    // thread ignores kicks, so KVM_RUN never returns: --timeout must still
+    // end pvvmm.
+    StuckInKvmRun = 7,
 };
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).

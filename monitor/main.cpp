@@ -99,6 +99,9 @@ void run_test_hook(abi::TestHook hook) {
     case abi::TestHook::FaultInExitPath:
     case abi::TestHook::SkipGuestFlushes: return;
     case abi::TestHook::Panic: panic("test hook: panic on purpose");
+    case abi::TestHook::StuckInKvmRun:
+        for (;;)  // no hlt: that would exit to the host
+            asm volatile("pause");
     case abi::TestHook::TripleFault:
         // No IDT: the next exception cannot be delivered, nor the #DF after it.
         cpu::lidt({0, 0});

@@ -1,12 +1,37 @@
 #!/bin/bash
-# Runs every meson test and prints one summary line last:
+# Runs every meson test of a built tree and prints, in this order: the
+# backend the KVM tests use (scripts/backend.sh), one line per test, the
+# backend again, and one summary line last:
 #   N passed, M failed[, K skipped]
+# One emulated machine (scripts/nested/pool) serves every test that runs
+# nested, for the whole run.
+# usage: scripts/run-tests.sh [BUILD]
 set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=backend.sh
+. "$here/backend.sh"
 BUILD=${1:-build}
-meson test -C "$BUILD" --print-errorlogs --num-processes 2 >"$BUILD/test-output.txt" 2>&1
+BUILD_ABS=$(cd "$BUILD" && pwd)
+backend_select "$BUILD/pvvmm" || exit 2
+line=$(backend_describe)
+echo "$line"
+# this tree's own pool, so that two checkouts' test runs never share a machine
+PVVMM_POOL_DIR=/tmp/pvvmm-pool-check-$(printf '%s' "$BUILD_ABS" | sha256sum | cut -c1-12)
+export PVVMM_POOL_DIR
+# make check always runs the nested tests, whatever the backend
+if ! "$here/nested/pool" start 2>"$BUILD/pool-start.log"; then
+	cat "$BUILD/pool-start.log"
+	echo "run-tests: the nested emulated machine did not start"
+fi
+trap '"$here/nested/pool" stop 2>/dev/null' EXIT
+mult=1
+[ "$PVVMM_BACKEND" = host ] || mult=2
+meson test -C "$BUILD" --print-errorlogs --num-processes 2 --timeout-multiplier "$mult" \
+	>"$BUILD/test-output.txt" 2>&1
 rc=$?
 grep -E "^ *[0-9]+/[0-9]+ " "$BUILD/test-output.txt"
 if [ $rc -ne 0 ]; then sed -n '/^--- /,$p' "$BUILD/test-output.txt" | head -200; fi
+echo "$line"
 python3 - "$BUILD/meson-logs/testlog.json" <<'PY'
 import json, sys
 counts = {"OK": 0, "FAIL": 0, "SKIP": 0}

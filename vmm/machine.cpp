@@ -1,7 +1,9 @@
 #include "vmm/machine.hpp"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
 
@@ -113,6 +115,37 @@ std::unique_ptr<isolation::IsolationWatch> start_isolation_watch(const RunOption
                                                        std::chrono::milliseconds(options.check_isolation_ms), control);
 }
 
+// A vCPU thread has this long to come back from KVM_RUN once kicked.
+constexpr std::chrono::seconds kStopGrace{2};
+
+// Everything the vCPU threads use. Destroyed once they are joined; if one
+// never comes back from KVM_RUN (a host or emulator stall) it is leaked
+// instead, so that the thread cannot touch freed memory before the process
+// exits, which takes the thread with it.
+struct LiveDomain {
+    LiveDomain(kvm::System s, kvm::Vm v, GuestMemory m) : sys(std::move(s)), vm(std::move(v)), mem(std::move(m)) {}
+    kvm::System sys;
+    kvm::Vm vm;
+    GuestMemory mem;
+    RunControl control;
+    std::vector<std::unique_ptr<VcpuThread>> threads;
+};
+
+// Stops every vCPU thread; returns the ids of those that did not stop.
+std::vector<uint32_t> stop_vcpus(LiveDomain& live) {
+    for (auto& t : live.threads)
+        t->kick();
+    std::vector<uint32_t> stuck;
+    const auto deadline = std::chrono::steady_clock::now() + kStopGrace;
+    for (auto& t : live.threads) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (!t->join_within(std::max(left, std::chrono::milliseconds{0})))
+            stuck.push_back(t->id());
+    }
+    return stuck;
+}
+
 void install_kick_handler() {
     struct sigaction sa {};
     sa.sa_handler = [](int) {};  // only interrupts KVM_RUN
@@ -142,24 +175,27 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     auto vm = kvm::Vm::create(*sys);
     if (!vm)
         return vm.error();
-    auto mem = GuestMemory::create(layout::kDomainRamGpa + config.memory_bytes);
-    if (!mem)
-        return mem.error();
-    PVVMM_TRY(mem->register_with(*vm));
+    auto memory = GuestMemory::create(layout::kDomainRamGpa + config.memory_bytes);
+    if (!memory)
+        return memory.error();
+    auto live = std::make_unique<LiveDomain>(std::move(*sys), std::move(*vm), std::move(*memory));
+    GuestMemory& mem = live->mem;
+    RunControl& control = live->control;
+    PVVMM_TRY(mem.register_with(live->vm));
 
-    auto monitor = load_monitor(*mem, embedded_monitor_elf(), options.nr_vcpus);
+    auto monitor = load_monitor(mem, embedded_monitor_elf(), options.nr_vcpus);
     if (!monitor)
         return monitor.error();
-    auto domain = domain::build_domain(*mem, *image, config, *plan);
+    auto domain = domain::build_domain(mem, *image, config, *plan);
     if (!domain)
         return domain.error();
 
-    auto* boot = mem->object<abi::BootInfo>(layout::kBootInfoGpa);
+    auto* boot = mem.object<abi::BootInfo>(layout::kBootInfoGpa);
     *boot = abi::BootInfo{};
     boot->magic = abi::kBootInfoMagic;
     boot->version = abi::kBootInfoVersion;
     boot->nr_vcpus = options.nr_vcpus;
-    boot->total_frames = mem->size() >> layout::kPageShift;
+    boot->total_frames = mem.size() >> layout::kPageShift;
     boot->monitor_l4_gpa = monitor->l4_gpa;
     boot->monitor_image_end = monitor->image_end;
     boot->xpti = options.xpti;
@@ -172,32 +208,29 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     boot->audit_every = options.audit_every;
     boot->domain = *domain;
 
-    auto cpuid = sys->supported_cpuid();
+    auto cpuid = live->sys.supported_cpuid();
     if (!cpuid)
         return cpuid.error();
 
     install_kick_handler();
-    RunControl control;
-    std::vector<std::unique_ptr<VcpuThread>> threads;
+    auto& threads = live->threads;
     for (uint32_t id = 0; id < options.nr_vcpus; ++id) {
-        auto vcpu = kvm::Vcpu::create(*sys, *vm, id);
+        auto vcpu = kvm::Vcpu::create(live->sys, live->vm, id);
         if (!vcpu)
             return vcpu.error();
         PVVMM_TRY(init_vcpu(*vcpu, *monitor, *cpuid));
         if (options.count_single_steps)
             PVVMM_TRY(vcpu->set_single_step(true));
-        threads.push_back(std::make_unique<VcpuThread>(std::move(*vcpu), *mem, control, options.profile_single_steps));
+        threads.push_back(std::make_unique<VcpuThread>(std::move(*vcpu), mem, control, options.profile_single_steps,
+                                                       options.test_hook == abi::TestHook::StuckInKvmRun));
     }
     for (auto& t : threads)
         t->start();
-    auto watch = start_isolation_watch(options, *monitor, *domain, *mem, control);
+    auto watch = start_isolation_watch(options, *monitor, *domain, mem, control);
     if (!control.wait(options.timeout))
         control.finish(Outcome::Timeout, fmt::format("guest still running after the --timeout of {} s",
                                                      options.timeout.count() / 1000.0));
-    for (auto& t : threads)
-        t->kick();
-    for (auto& t : threads)
-        t->join();
+    const auto stuck = stop_vcpus(*live);
 
     RunResult result;
     result.outcome = control.outcome();
@@ -216,6 +249,13 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     result.bare_round_trip_min = boot_channel.bare_round_trip_min;
     for (auto& t : threads)
         result.vcpus.push_back(VcpuReport{t->channel().counters, t->single_steps(), t->steps_by_address()});
+    if (!stuck.empty()) {
+        result.detail += fmt::format("; vCPU {} did not come back from KVM_RUN within {} s of the stop request",
+                                     fmt::join(stuck, ", "), kStopGrace.count());
+        spdlog::error("vCPU {} still inside KVM_RUN {} s after the stop request: exiting without it",
+                      fmt::join(stuck, ", "), kStopGrace.count());
+        (void)live.release();  // see LiveDomain
+    }
     return result;
 }
 

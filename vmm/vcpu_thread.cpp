@@ -31,12 +31,14 @@ bool RunControl::wait(std::chrono::milliseconds timeout) {
     return cv_.wait_for(g, timeout, done);
 }
 
-VcpuThread::VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, bool profile_steps)
+VcpuThread::VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, bool profile_steps,
+                       bool ignore_kicks)
     : vcpu_(std::move(vcpu)),
       mem_(mem),
       control_(control),
       channel_(mem.object<abi::HostChannel>(layout::channel_gpa(vcpu_.id()))),
-      profile_steps_(profile_steps) {}
+      profile_steps_(profile_steps),
+      ignore_kicks_(ignore_kicks) {}
 
 void VcpuThread::start() {
     pthread_create(
@@ -55,10 +57,18 @@ void VcpuThread::kick() {
         pthread_kill(thread_, SIGUSR1);
 }
 
-void VcpuThread::join() {
-    if (started_)
-        pthread_join(thread_, nullptr);
+bool VcpuThread::join_within(std::chrono::milliseconds limit) {
+    if (!started_)
+        return true;
+    timespec deadline{};
+    clock_gettime(CLOCK_REALTIME, &deadline);  // pthread_timedjoin_np's clock
+    const auto ns = deadline.tv_nsec + std::chrono::nanoseconds(limit).count();
+    deadline.tv_sec += static_cast<time_t>(ns / 1'000'000'000);
+    deadline.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    if (pthread_timedjoin_np(thread_, nullptr, &deadline) != 0)
+        return false;
     started_ = false;
+    return true;
 }
 
 void VcpuThread::flush_console() {
@@ -138,6 +148,12 @@ bool VcpuThread::handle_io(const kvm_run& run) {
 }
 
 void VcpuThread::loop() {
+    if (ignore_kicks_) {
+        sigset_t kick;
+        sigemptyset(&kick);
+        sigaddset(&kick, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &kick, nullptr);
+    }
     kvm_run& run = *vcpu_.run_page();
     while (!control_.finished()) {
         if (auto r = vcpu_.run(); !r) {

@@ -41,10 +41,14 @@ private:
 class VcpuThread {
 public:
     // `profile_steps`: count single-steps per RIP (RunOptions::profile_single_steps).
-    VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, bool profile_steps);
+    // `ignore_kicks`: the thread blocks the kick signal (TestHook::StuckInKvmRun).
+    VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, bool profile_steps, bool ignore_kicks);
     void start();
     void kick();  // make KVM_RUN return now
-    void join();
+    // Waits for the thread to end; false if it has not ended within `limit`
+    // (it is then still inside KVM_RUN, and keeps everything it uses alive).
+    [[nodiscard]] bool join_within(std::chrono::milliseconds limit);
+    [[nodiscard]] uint32_t id() const { return vcpu_.id(); }
     [[nodiscard]] abi::HostChannel& channel() const { return *channel_; }
     [[nodiscard]] uint64_t single_steps() const { return single_steps_; }
     [[nodiscard]] const std::unordered_map<uint64_t, uint64_t>& steps_by_address() const { return steps_by_address_; }
@@ -64,6 +68,7 @@ private:
     bool started_ = false;
     uint64_t single_steps_ = 0;
     bool profile_steps_ = false;
+    bool ignore_kicks_ = false;
     std::unordered_map<uint64_t, uint64_t> steps_by_address_;
 };
 

@@ -139,10 +139,11 @@ mkdir -p "$L"
 # quiet and fast: no audit, LSMs, crypto self-tests (kdf108's alone is 0.4 s
 # under TCG) or read-only-data/W+X pass; none of it matters for KVM.
 # 115200 baud: under Bochs the UARTs take emulated time per character.
-APPEND="console=ttyS0,115200 quiet loglevel=3 panic=-1 mitigations=off nokaslr 8250.nr_uarts=3"
-APPEND="$APPEND audit=0 security=none cryptomgr.notests initcall_blacklist=crypto_kdf108_init,trace_eval_init rodata=off"
+APPEND=$(cat "$HERE/kernel-cmdline")   # shared with pool
 [ -n "$KVM_OPTS" ] && APPEND="$APPEND pvvmm_kvm_opts=$KVM_OPTS"
 APPEND="$APPEND ${PVVMM_NESTED_KERNEL_ARGS:-}"   # diagnostics, e.g. loglevel=7
+# diagnostics: PVVMM_NESTED_QEMU_ARGS (word-split) is added to QEMU's arguments,
+# e.g. "-monitor unix:/tmp/mon.sock,server=on,wait=off" to inspect a stalled machine
 tailpid=
 if [ -n "$VERBOSE" ]; then
 	tail -n +1 -f "$L/console.log" >&2 &
@@ -157,10 +158,11 @@ else
 	[ -f "$KERNEL" ] || KERNEL=$DIR/vmlinuz
 	# In the background so that our INT/TERM traps run at once (on_signal stops it);
 	# --foreground keeps QEMU in our process group for harnesses that kill the group.
+	# shellcheck disable=SC2086 # PVVMM_NESTED_QEMU_ARGS: words on purpose
 	timeout --foreground -k 5 "$T" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp "$SMP" -m "$MEM" \
 		-nodefaults -no-user-config -display none -monitor none -no-reboot \
 		-serial "file:$L/console.log" -serial "file:$L/stdout.log" -serial "file:$L/stderr.log" \
-		-kernel "$KERNEL" -initrd "$W/initrd" -append "$APPEND" </dev/null >"$EMU_LOG" 2>&1 &
+		-kernel "$KERNEL" -initrd "$W/initrd" -append "$APPEND" ${PVVMM_NESTED_QEMU_ARGS:-} </dev/null >"$EMU_LOG" 2>&1 &
 	qpid=$!
 fi
 qrc=0

@@ -12,7 +12,8 @@
 #     `apt-get update` runs only if an install or the kernel lookup needs it.
 #  2. resolves linux-image-amd64 -> linux-image-6.1.0-N-amd64, fetches it with
 #     `apt-get download` and unpacks vmlinuz plus kvm_amd, kvm_intel and the
-#     modules they depend on (found with modinfo, recursively) into the cache.
+#     modules they depend on (found with modinfo, recursively) into the cache,
+#     and the pool's 9p file system over virtio-pci (POOL_MODULES).
 #     vmlinuz is also decompressed to vmlinux (an ELF with a PVH entry point):
 #     QEMU boots that directly, which saves the ~5 s that the kernel's own
 #     XZ decompression takes under TCG.
@@ -29,6 +30,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=${PVVMM_NESTED_DIR:-/var/tmp/pvvmm-nested}
 PKGS=(qemu-system-x86 busybox-static kmod xz-utils binutils gcc libc6-dev)
 BOCHS_PKGS=(bochs bochs-term bochsbios vgabios)
+# pool.sh's machine mounts the host's file system over 9p (virtio-pci)
+POOL_MODULES=(virtio_pci 9pnet_virtio 9p)
 APT_TIMEOUT=${PVVMM_NESTED_APT_TIMEOUT:-900}
 
 die() { echo "nested/setup.sh: error: $*" >&2; exit 1; }
@@ -98,10 +101,10 @@ kpkg_of() { apt-cache depends linux-image-amd64 2>/dev/null |
 	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-amd64$/ {print $2; exit}'; }
 fetch() { rm -rf "$DIR/dl" && mkdir -p "$DIR/dl" &&
 	(cd "$DIR/dl" && timeout "$APT_TIMEOUT" apt-get download -qq "$1" 2>"$DIR/dl/err"); }
-if [ -f "$K/kpkg" ] && [ -f "$K/vmlinuz" ] && [ -f "$K/mod/intel.order" ]; then
+if [ -f "$K/kpkg" ] && [ -f "$K/vmlinuz" ] && [ -f "$K/mod/pool.order" ]; then
 	KPKG=$(cat "$K/kpkg")
-elif [ -f "$K/kpkg" ] && KPKG=$(cat "$K/kpkg") && log "fetching $KPKG again (for kvm_intel)" && fetch "$KPKG"; then
-	rm -rf "$K"   # a cache from before kvm_intel was added: same kernel, modules again
+elif [ -f "$K/kpkg" ] && KPKG=$(cat "$K/kpkg") && log "fetching $KPKG again (for more modules)" && fetch "$KPKG"; then
+	rm -rf "$K"   # a cache from before kvm_intel or the pool's modules: same kernel, modules again
 else
 	rm -rf "$K"
 	KPKG=$(kpkg_of)
@@ -125,7 +128,10 @@ extract() {
 if ! [ -f "$K/kpkg" ]; then
 	rm -rf "$DIR/dl/x" && mkdir -p "$DIR/dl/x"
 	extract "./boot/vmlinuz-$KVER" "./lib/modules/$KVER/kernel/arch/x86/kvm/*" \
-		"./lib/modules/$KVER/kernel/virt/*" "./lib/modules/$KVER/kernel/drivers/crypto/ccp/*"
+		"./lib/modules/$KVER/kernel/virt/*" "./lib/modules/$KVER/kernel/drivers/crypto/ccp/*" \
+		"./lib/modules/$KVER/kernel/drivers/virtio/*" "./lib/modules/$KVER/kernel/net/9p/*" \
+		"./lib/modules/$KVER/kernel/fs/9p/*" "./lib/modules/$KVER/kernel/fs/netfs/*" \
+		"./lib/modules/$KVER/kernel/fs/fscache/*"
 	[ -f "$DIR/dl/x/boot/vmlinuz-$KVER" ] || die "no boot/vmlinuz-$KVER in $KPKG"
 	# kvm_amd, kvm_intel and their dependencies, depth first: the load orders
 	declare -A KO=()
@@ -143,6 +149,7 @@ if ! [ -f "$K/kpkg" ]; then
 		scan; order=() need=()
 		visit kvm_amd
 		visit kvm_intel
+		for m in "${POOL_MODULES[@]}"; do visit "$m"; done
 		[ ${#need[@]} -eq 0 ] && break
 		[ "$pass" = 4 ] && die "modules not found in $KPKG: ${need[*]}"
 		pats=()
@@ -158,6 +165,9 @@ if ! [ -f "$K/kpkg" ]; then
 		visit "kvm_$v"
 		printf '%s\n' "${order[@]}" > "$K.new/mod/$v.order"
 	done
+	order=() need=()   # the pool's host file system: 9p over virtio-pci
+	for m in "${POOL_MODULES[@]}"; do visit "$m"; done
+	printf '%s\n' "${order[@]}" > "$K.new/mod/pool.order"
 	echo "$KPKG" > "$K.new/kpkg"
 	rm -rf "$K" && mv "$K.new" "$K"
 	rm -rf "$DIR/dl"

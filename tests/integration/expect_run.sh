@@ -1,41 +1,54 @@
 #!/bin/bash
-# usage: expect_run.sh [--nested | --nested-bochs | --as-nobody] EXPECTED_EXIT REGEX -- COMMAND...
-# Runs COMMAND (directly, inside the nested real-x86 KVM with --nested: QEMU,
-# AMD SVM; with --nested-bochs: Bochs, Intel VMX with PCID and INVPCID; or as
-# user nobody with --as-nobody), and passes if it exits EXPECTED_EXIT and its
-# output matches REGEX (several patterns joined by ' && ' must all match).
-# Without /dev/kvm the test is reported as skipped (exit 77), loudly; except
-# with --nested-bochs, which needs none (Bochs is pure software): there a
-# missing Bochs set-up fails the test (scripts/nested/run.sh -b exits 2).
+# usage: expect_run.sh [--no-kvm | --backend nested|bochs] [--as-nobody] EXPECTED_EXIT REGEX -- COMMAND...
+# Runs COMMAND where pvvmm can use KVM and passes if it exits EXPECTED_EXIT
+# and its output (stdout and stderr) matches REGEX; several patterns joined
+# by ' && ' must all match.
+#   (default)        the backend scripts/backend.sh selects: this machine's
+#                    /dev/kvm, else the nested real-x86 KVM (PVVMM_BACKEND
+#                    forces one; make check selects once for all tests)
+#   --backend B      always backend B: nested (QEMU, AMD SVM) or bochs
+#                    (Intel VMX with PCID and INVPCID), whatever this machine has
+#   --no-kvm         directly here: for tests that end before KVM is touched
+#   --as-nobody      as user nobody (setpriv). That needs root where COMMAND
+#                    runs; a host backend without root uses the nested one,
+#                    where COMMAND runs as root.
+# PVVMM_BIN (set by meson) is the pvvmm that probes /dev/kvm when no backend
+# was selected yet.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-nested= prefix=() run_opts=(-t 300)
-if [ "$1" = --nested ]; then nested=1; shift; fi
-if [ "$1" = --nested-bochs ]; then nested=1 run_opts=(-b -t 420); shift; fi
-if [ "$1" = --as-nobody ]; then
+# shellcheck source=../../scripts/backend.sh
+. "$here/../../scripts/backend.sh"
+mode=selected prefix=()
+case ${1:-} in
+--no-kvm) mode=none; shift ;;
+--backend) mode=$2; shift 2 ;;
+esac
+if [ "${1:-}" = --as-nobody ]; then
 	shift
-	if [ "$(id -u)" != 0 ]; then
-		echo "SKIPPED LOUDLY: dropping privileges to test a refused /dev/kvm needs root" >&2
-		exit 77
-	fi
 	prefix=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	# not root here: the caller is unprivileged already
+	[ "$mode" = none ] && [ "$(id -u)" != 0 ] && prefix=()
 fi
-want=$1 regex=$2; shift 2; [ "$1" = -- ] && shift
-if [ ! -e /dev/kvm ] && [ "${run_opts[0]}" != -b ]; then
-	echo "SKIPPED LOUDLY: /dev/kvm does not exist on this machine; this test needs KVM" >&2
-	exit 77
-fi
-if [ -n "$nested" ]; then
-	prog=$1; shift
-	files=() args=()
-	for a in "$@"; do
-		if [ -f "$a" ]; then files+=(-f "$a"); args+=("$(basename "$a")"); else args+=("$a"); fi
-	done
-	out=$("$here/../../scripts/nested/run.sh" "${run_opts[@]}" "${files[@]}" -- "$prog" "${args[@]}" 2>&1)
-else
-	out=$("${prefix[@]}" "$@" 2>&1)
-fi
+want=$1 regex=$2
+shift 2
+[ "${1:-}" = -- ] && shift
+
+case $mode in
+none) out=$("${prefix[@]}" "$@" 2>&1) ;;
+*)
+	if [ "$mode" = selected ]; then
+		backend_select "${PVVMM_BIN:-pvvmm}" || exit 1
+		if [ ${#prefix[@]} -gt 0 ] && [ "$PVVMM_BACKEND" = host ] && [ "$(id -u)" != 0 ]; then
+			PVVMM_BACKEND=nested PVVMM_BACKEND_WHY="setpriv needs root"
+		fi
+	else
+		PVVMM_BACKEND=$mode PVVMM_BACKEND_WHY="this test's backend"
+	fi
+	out=$(backend_exec -- "${prefix[@]}" "$@" 2>&1)
+	;;
+esac
 rc=$?
+[ "$mode" = none ] || backend_describe
 printf '%s\n' "$out"
 if [ "$rc" != "$want" ]; then echo "FAIL: exit status $rc, expected $want" >&2; exit 1; fi
 rest=$regex
