@@ -24,6 +24,8 @@
 #                             keep one emulated machine for many commands
 #                             (nested); no-ops on the other backends
 #   backend_boot_seconds      rough seconds to start one emulated machine
+#   backend_bench_header      for benchmarks: the backend, the CPU model the
+#                             guest runs on and where cycle figures come from
 
 _backend_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -81,6 +83,16 @@ backend_boot_seconds() {
 # A session reuses the pool of an enclosing one (PVVMM_POOL_DIR, e.g. make
 # check's); otherwise it starts its own and ends it.
 _backend_session_own=''
+backend_bench_header() {
+	local model
+	model=$(backend_exec -- sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+	backend_describe
+	case $PVVMM_BACKEND in
+	host) echo "CPU: ${model:-unknown}; cycles: this machine's TSC" ;;
+	*) echo "CPU: ${model:-unknown} (emulated); cycles: the emulated TSC, which runs with the emulator, not the hardware: compare ratios within one run, not figures across runs or with the host backend" ;;
+	esac
+}
+
 backend_session_start() {
 	[ "$PVVMM_BACKEND" = nested ] || return 0
 	if [ -n "${PVVMM_POOL_DIR:-}" ] && "$_backend_here/nested/pool" status >/dev/null 2>&1; then

@@ -17,7 +17,9 @@
 #     vmlinuz is also decompressed to vmlinux (an ELF with a PVH entry point):
 #     QEMU boots that directly, which saves the ~5 s that the kernel's own
 #     XZ decompression takes under TCG.
-#  3. builds base.cpio.gz: busybox, the modules (+ load orders), ./init.
+#  3. builds base.cpio.gz: busybox, the modules (+ load orders), ./init,
+#     kvm-hold (kvm-hold.c: keeps a VM open so that pvvmm's are never the first
+#     or the last, which avoids a stall of QEMU's TCG; see README.md).
 #  4. with -b: bochs/kernel.img, vmlinux's LOAD segments laid out for a RAM
 #     image at 1 MiB, and bochs/boot.bin, the boot sector (bochs-boot.S) that
 #     enters the kernel at its PVH entry point (see run.sh -b).
@@ -73,7 +75,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ---- fast path: everything built by this very setup.sh + init -----------------
-want_stamp() { echo "v2 $(cat "$HERE/setup.sh" "$HERE/init" | sha256sum | cut -c1-16)"; }
+want_stamp() { echo "v2 $(cat "$HERE/setup.sh" "$HERE/init" "$HERE/kvm-hold.c" | sha256sum | cut -c1-16)"; }
 want_bochs_stamp() { echo "$(want_stamp) $(sha256sum <"$HERE/bochs-boot.S" | cut -c1-16)"; }
 main_ok() { # steps 2 and 3 done
 	[ -f "$DIR/stamp" ] && [ -f "$DIR/vmlinuz" ] && [ -f "$DIR/base.cpio.gz" ] &&
@@ -214,6 +216,7 @@ cp "$K"/mod/*.order "$R/mod/"
 # enforced): loading kvm.ko parses it against vmlinux's, 4 s of Bochs time.
 for m in "$K"/mod/*.ko; do objcopy -R .BTF "$m" "$R/mod/${m##*/}"; done
 cp "$HERE/init" "$R/init"
+gcc -O2 -Wall -Werror -static -o "$R/bin/kvm-hold" "$HERE/kvm-hold.c" || die "building kvm-hold.c failed"
 chmod 755 "$R/init" "$R/bin/busybox"
 (cd "$R" && find . | LC_ALL=C sort | busybox cpio -o -H newc 2>/dev/null | gzip -1 -n) > "$DIR/base.cpio.gz.new"
 # run.sh appends a second cpio archive: it must start 4-byte aligned (zero padding is skipped)
