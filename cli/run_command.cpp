@@ -171,11 +171,13 @@ int run_command(const RunArgs& a) {
         options.test_hook = abi::TestHook::SkipGuestFlushes;
     else if (a.test_hook == "stuck-in-kvm-run")
         options.test_hook = abi::TestHook::StuckInKvmRun;
+    else if (a.test_hook == "secondary-boots-late")
+        options.test_hook = abi::TestHook::SecondaryBootsLate;
     else if (a.test_hook != "none")
-        return fail(
-            bad_input("--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table, "
-                      "leak-into-restricted-root, fault-in-exit-path, skip-guest-flushes, stuck-in-kvm-run",
-                      a.test_hook));
+        return fail(bad_input(
+            "--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table, "
+            "leak-into-restricted-root, fault-in-exit-path, skip-guest-flushes, stuck-in-kvm-run, secondary-boots-late",
+            a.test_hook));
     options.xpti = resolve_xpti(*xpti);
     options.pcid = *pcid;
     options.global_pages = *global_pages;

@@ -37,6 +37,9 @@ enum class TestHook : uint8_t {
     // thread ignores kicks, so KVM_RUN never returns: --timeout must still
     // end pvvmm.
     StuckInKvmRun = 7,
+    // vCPU 1 runs its per-CPU set-up after vCPU 0 has set up XPTI and before
+    // vCPU 0 first enters the guest: per-CPU state must stay per CPU.
+    SecondaryBootsLate = 8,
 };
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).

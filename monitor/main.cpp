@@ -23,6 +23,19 @@ namespace {
 
 void use_cheapest_syscall_entry();
 
+// TestHook::SecondaryBootsLate: 1 once vCPU 0 has set up XPTI, 2 once vCPU 1
+// has run its per-CPU set-up after that.
+uint32_t late_boot_stage = 0;
+
+void wait_for_stage(uint32_t stage) {
+    while (__atomic_load_n(&late_boot_stage, __ATOMIC_ACQUIRE) < stage)
+        asm volatile("pause");
+}
+
+bool secondary_boots_late() {
+    return domain().boot.test_hook == abi::TestHook::SecondaryBootsLate && domain().boot.nr_vcpus > 1;
+}
+
 [[noreturn]] void boot_domain() {
     Domain& d = domain();
     Vcpu& v = current();
@@ -74,6 +87,10 @@ void use_cheapest_syscall_entry();
     r.rflags = 0x202;
     if (d.boot.test_hook == abi::TestHook::FaultInExitPath)
         r.ss = 0xfff8;  // beyond the GDT limit: iretq raises #GP(0xfff8)
+    if (secondary_boots_late()) {
+        __atomic_store_n(&late_boot_stage, 1, __ATOMIC_RELEASE);
+        wait_for_stage(2);
+    }
     v.counters->guest_exits++;
     xpti::before_exit(this_cpu());
     enter_frame(&r);
@@ -97,7 +114,8 @@ void run_test_hook(abi::TestHook hook) {
     case abi::TestHook::CorruptFrameTable:  // these are applied in boot_domain or at each flush
     case abi::TestHook::LeakIntoRestrictedRoot:
     case abi::TestHook::FaultInExitPath:
-    case abi::TestHook::SkipGuestFlushes: return;
+    case abi::TestHook::SkipGuestFlushes:
+    case abi::TestHook::SecondaryBootsLate: return;
     case abi::TestHook::Panic: panic("test hook: panic on purpose");
     case abi::TestHook::StuckInKvmRun:
         for (;;)  // no hlt: that would exit to the host
@@ -127,7 +145,11 @@ extern "C" [[noreturn]] void monitor_main(uint32_t cpu_id, const abi::BootInfo* 
     domain().boot = *boot;
     if (boot->magic != abi::kBootInfoMagic || boot->version != abi::kBootInfoVersion)
         panic("boot info has magic %#lx version %u: host and monitor do not match", boot->magic, boot->version);
+    if (cpu_id == 1 && secondary_boots_late())
+        wait_for_stage(1);
     setup_cpu_descriptors(cpu_id);
+    if (cpu_id == 1 && secondary_boots_late())
+        __atomic_store_n(&late_boot_stage, 2, __ATOMIC_RELEASE);
     cpu::outl(layout::port::kReady, cpu_id);
     if (cpu_id != 0)
         cpu::halt_forever();  // secondary vCPUs wait (VCPUOP_up comes later)

@@ -194,7 +194,7 @@ if ! [ -f "$K/vmlinux.checked" ]; then
 	esac
 	# (xz --single-stream stops early: tail gets SIGPIPE, so the status is not checked)
 	[ ${#dec[@]} -gt 0 ] && { tail -c +$((off + 1)) "$z" | "${dec[@]}" >"$K/vmlinux.new"; } 2>/dev/null || true
-	if [ -s "$K/vmlinux.new" ] && readelf -n "$K/vmlinux.new" 2>/dev/null | grep -qE '\(0x00000012\)|PHYS32_ENTRY'; then
+	if [ -s "$K/vmlinux.new" ] && grep -qE '\(0x00000012\)|PHYS32_ENTRY' <<<"$(readelf -n "$K/vmlinux.new" 2>/dev/null)"; then
 		mv "$K/vmlinux.new" "$K/vmlinux"
 		log "vmlinux with PVH entry extracted ($(( $(stat -c %s "$K/vmlinux") >> 20 )) MiB)"
 	else

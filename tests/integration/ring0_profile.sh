@@ -12,12 +12,12 @@ printf '%s\n' "$out"
 case $rc in
 0)
 	for p in '[0-9.]+ +[0-9.]+ +[-+][0-9.]+ +total' 'entry_flag' 'switch_root'; do
-		printf '%s\n' "$out" | grep -Eq -- "$p" || { echo "FAIL: the profile lacks /$p/"; exit 1; }
+		grep -Eq -- "$p" <<<"$out" || { echo "FAIL: the profile lacks /$p/"; exit 1; }
 	done
 	echo "ok: profile attributes instructions to monitor functions"
 	;;
 3)
-	printf '%s\n' "$out" | grep -q 'single-steps like real x86.*step counts are not instruction counts' ||
+	grep -q 'single-steps like real x86.*step counts are not instruction counts' <<<"$out" ||
 		{ echo "FAIL: exit 3 without the reason"; exit 1; }
 	echo "ok: refused on a KVM that single-steps like real x86"
 	;;

@@ -36,6 +36,8 @@
 #define CPUINFO_PV_CR3 (REGS_SIZE + 0x20)
 #define CPUINFO_MONITOR_CR3 (REGS_SIZE + 0x28)
 #define CPUINFO_USE_PV_CR3 (REGS_SIZE + 0x30)
+/* Per CPU: its IDT's entry path and this exit go together. */
+#define CPUINFO_EXIT_PATH (REGS_SIZE + 0x38)
 #define CPUINFO_SIZE 0x100
 
 /* Per-CPU area offsets (mirror layout::percpu in vmm/layout.hpp). */

@@ -8,8 +8,6 @@
 extern "C" const uint64_t idt_stubs_plain[32], idt_stubs_flag[32], idt_stubs_sign[32];
 extern "C" void entry_plain(), entry_flag(), entry_sign(), exit_plain(), exit_flag(), exit_sign();
 // Where enter_frame (the first entry into the guest) jumps: this path's exit.
-extern "C" uint64_t exit_path;
-uint64_t exit_path = reinterpret_cast<uint64_t>(&exit_plain);
 
 namespace monitor {
 
@@ -146,7 +144,9 @@ void use_entry_path(uint32_t cpu, EntryPath path) {
     for (unsigned v = 0; v < 32; ++v)
         set_normal_gate(cpu_idt(cpu), stubs_for(path), v);
     write_syscall_stub(cpu, path);
-    exit_path = exit_for(path);  // only vCPU 0 enters the guest so far
+    // Per CPU: a global here let a late secondary vCPU's set-up switch vCPU 0's
+    // first exit to the plain path under XPTI (CR3 0 at the next entry).
+    cpu_info_of(cpu)->exit_path = exit_for(path);
 }
 
 void setup_cpu_descriptors(uint32_t cpu) {

@@ -237,12 +237,12 @@ bare_iret:
 	iretq
 
 	.text
-/* void enter_frame(GuestRegs* regs): resume regs (first guest entry)
- * through this CPU's exit path. */
+/* void enter_frame(GuestRegs* regs): resume regs, this CPU's CpuInfo.regs
+ * (first guest entry), through this CPU's exit path. */
 	.globl enter_frame
 enter_frame:
 	mov %rdi, %rsp
-	jmp *exit_path(%rip)
+	jmp *CPUINFO_EXIT_PATH(%rsp)
 
 /* uint64_t copy_guest(void* dst, const void* src, uint64_t n): bytes NOT
  * copied; a fault on either side lands in the fixup, not in a panic. */
