@@ -11,11 +11,12 @@ enum ExitStatus : int {
     kExitMonitorPanic = 4,  // monitor panic, triple fault, or KVM failed while running
     kExitTimeout = 5,       // --timeout expired
     kExitHostError = 6,     // /dev/kvm missing or refused, or a KVM set-up ioctl failed
+    kExitStopped = 7,       // stopped from the console with Ctrl-]
 };
 
 inline constexpr const char* kExitStatusHelp =
     "Exit status: 0 guest powered off, 1 guest crashed, 2 bad input (options or guest ELF),\n"
     "3 guest rebooted, 4 monitor panic or KVM failure, 5 --timeout expired,\n"
-    "6 host error (/dev/kvm missing or not permitted, KVM set-up failed).";
+    "6 host error (/dev/kvm missing or not permitted, KVM set-up failed), 7 stopped from the console (Ctrl-]).";
 
 }  // namespace pvvmm::cli

@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "guest-abi/layout.hpp"
 #include "guest-abi/xpti_options.hpp"
-#include "vmm/layout.hpp"
 
 namespace pvvmm::cli {
 

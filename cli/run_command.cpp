@@ -8,8 +8,8 @@
 #include "cli/options.hpp"
 #include "cli/stats_report.hpp"
 #include "cli/step_profile.hpp"
+#include "guest-abi/layout.hpp"
 #include "vmm/elf/read_file.hpp"
-#include "vmm/layout.hpp"
 #include "vmm/machine.hpp"
 #include "vmm/monitor_image.hpp"
 
@@ -86,6 +86,7 @@ int exit_status_of(Outcome o) {
     case Outcome::Reboot: return kExitReboot;
     case Outcome::MonitorPanic: return kExitMonitorPanic;
     case Outcome::Timeout: return kExitTimeout;
+    case Outcome::Stopped: return kExitStopped;
     }
     return kExitMonitorPanic;
 }

@@ -14,7 +14,7 @@
 
 #include "guest-abi/counters.hpp"
 #include "guest-abi/host_quirk_names.hpp"
-#include "guest-abi/hypercall_names.hpp"
+#include "guest-abi/hypercalls.hpp"
 
 namespace pvvmm::cli {
 

@@ -9,7 +9,12 @@
 namespace abi {
 
 inline constexpr uint64_t kBootInfoMagic = 0x4f4f424d4d565650ull;  // "PVVMMBOO"
-inline constexpr uint32_t kBootInfoVersion = 2;
+inline constexpr uint32_t kBootInfoVersion = 3;
+
+// Xen domain ids as the guest sees them: it is the first domU, and its
+// console and xenstore backends (in pvvmm: the monitor and the host) are dom0's.
+inline constexpr uint16_t kGuestDomid = 1;
+inline constexpr uint16_t kBackendDomid = 0;
 
 enum class XptiMode : uint8_t { Off = 0, On = 1 };
 // PCID use: Auto = on when CPUID reports PCID and INVPCID.
@@ -27,7 +32,8 @@ enum class TestHook : uint8_t {
     LeakIntoRestrictedRoot = 4,
     // The first exit to the guest irets with a bad SS: the #GP is taken in
     // the exit path, on the restricted root under XPTI; the nested entry
-    // must get back to the monitor's view and report a monitor fault.
+    // must get back to the monitor's view and reflect the fault to the
+    // guest, as Xen does (no handler yet: a domain crash).
     FaultInExitPath = 5,
     // The guest's flush requests (mmuext_op, update_va_mapping flags) are
     // counted but not carried out: the conformance guest's tlb_refresh
@@ -69,7 +75,7 @@ struct BootInfo {
     uint64_t total_frames;       // guest-physical size / 4 KiB (M2P entries)
     uint64_t monitor_l4_gpa;     // the monitor's own root (CR3 at boot)
     uint64_t monitor_image_end;  // first virtual byte past the monitor image
-    uint64_t tsc_khz;            // host TSC frequency, 0 if unknown
+    uint64_t tsc_khz;            // the guest TSC's frequency (KVM_GET_TSC_KHZ)
     XptiMode xpti;
     uint8_t log_level;  // spdlog level numbers: 0 trace .. 6 off
     TestHook test_hook;
@@ -83,10 +89,14 @@ struct BootInfo {
     PcidChoice pcid;
     uint8_t global_pages;  // CR4.PGE when XPTI is off (XPTI on: only the naive baseline uses it)
     uint8_t pad2[2];
+    // Time: the host's wall clock (CLOCK_REALTIME, ns since the epoch) and
+    // the TSC, read together; every vCPU shares the host's TSC (offset 0).
+    uint64_t wallclock_ns;
+    uint64_t wallclock_tsc;
 };
 
 static_assert(sizeof(DomainInfo) == 15 * 8);
 static_assert(__builtin_offsetof(BootInfo, domain) == 56);
-static_assert(sizeof(BootInfo) == 56 + sizeof(DomainInfo) + 16);
+static_assert(sizeof(BootInfo) == 56 + sizeof(DomainInfo) + 32);
 
 }  // namespace abi

@@ -62,13 +62,27 @@ struct Counters {
     uint64_t root_slot_updates;        // mmu_update L4 writes applied to cached restricted roots
     uint64_t pge_toggles;              // full flushes done by toggling CR4.PGE
     uint64_t invpcids[kInvpcidTypes];  // by INVPCID type (0 address, 1 context, 2 all, 3 all but globals)
+    // Events and time (monitor/events/, monitor/time/, monitor/pending.cpp).
+    uint64_t evtchn_sends;      // EVTCHNOP_send
+    uint64_t events_raised;     // ports set pending (sends, VIRQs, console input)
+    uint64_t upcalls;           // event callbacks delivered
+    uint64_t virq_timer;        // VIRQ_TIMER raised by an expired timer
+    uint64_t timer_interrupts;  // LAPIC timer interrupts taken
+    uint64_t host_kicks;        // the host's MSIs (it posted work)
+    uint64_t ipis_sent;         // kicks of other vCPUs
+    uint64_t ipis_received;
+    uint64_t blocks;               // SCHEDOP_block
+    uint64_t polls;                // SCHEDOP_poll
+    uint64_t idle_halts;           // hlt with nothing to do (woken by an interrupt)
+    uint64_t console_input_bytes;  // bytes put into the console ring's input half
+    uint64_t exit_faults;          // iretq to the guest faulted: reflected to the guest (or crash)
 };
 
 // ---------------------------------------------------------------------------
 // The counter table: what the reports know about each field.
 
 // How a field's values are indexed. Each index has its entry names below
-// (hypercall numbers: guest-abi/hypercall_names.hpp, host only).
+// (hypercall numbers: guest-abi/hypercalls.hpp, host only).
 enum class CounterIndex : uint8_t {
     Scalar,           // one count
     HypercallNumber,  // kHypercallSlots counts
@@ -255,6 +269,52 @@ inline constexpr CounterField kCounterTable[] = {
      PVVMM_COUNTER_AT(audits),
      .label = "PV MMU audits",
      .meaning = "PV MMU consistency audits run (--audit)"},
+    {.name = "evtchn_sends",
+     PVVMM_COUNTER_AT(evtchn_sends),
+     .label = "event channel sends",
+     .meaning = "EVTCHNOP_send calls"},
+    {.name = "events_raised",
+     PVVMM_COUNTER_AT(events_raised),
+     .label = "events raised",
+     .meaning = "event-channel ports set pending: sends, VIRQs, console input"},
+    {.name = "upcalls",
+     PVVMM_COUNTER_AT(upcalls),
+     .label = "event upcalls delivered",
+     .meaning = "bounces to the guest's event callback"},
+    {.name = "virq_timer",
+     PVVMM_COUNTER_AT(virq_timer),
+     .label = "VIRQ_TIMER raised",
+     .meaning = "singleshot or periodic timers that expired and raised VIRQ_TIMER"},
+    {.name = "timer_interrupts",
+     PVVMM_COUNTER_AT(timer_interrupts),
+     .label = "LAPIC timer interrupts",
+     .meaning = "interrupts of the vCPU's TSC-deadline timer"},
+    {.name = "host_kicks",
+     PVVMM_COUNTER_AT(host_kicks),
+     .label = "host kicks",
+     .meaning = "MSIs from the host after it posted work (console input)"},
+    {.name = "ipis_sent",
+     PVVMM_COUNTER_AT(ipis_sent),
+     .label = "IPIs sent",
+     .meaning = "kicks of other vCPUs after posting them work"},
+    {.name = "ipis_received",
+     PVVMM_COUNTER_AT(ipis_received),
+     .label = "IPIs received",
+     .meaning = "kicks from other vCPUs"},
+    {.name = "blocks", PVVMM_COUNTER_AT(blocks), .label = "SCHEDOP_block", .meaning = "SCHEDOP_block calls"},
+    {.name = "polls", PVVMM_COUNTER_AT(polls), .label = "SCHEDOP_poll", .meaning = "SCHEDOP_poll calls"},
+    {.name = "idle_halts",
+     PVVMM_COUNTER_AT(idle_halts),
+     .label = "idle halts",
+     .meaning = "hlt with nothing to do, until an interrupt woke the vCPU"},
+    {.name = "console_input_bytes",
+     PVVMM_COUNTER_AT(console_input_bytes),
+     .label = "console input bytes",
+     .meaning = "bytes copied into the console ring's input half"},
+    {.name = "exit_faults",
+     PVVMM_COUNTER_AT(exit_faults),
+     .label = "faults returning to the guest",
+     .meaning = "iretq to the guest refused by the CPU: the fault reflected to the guest's handler, or a crash"},
     {.name = "hypercalls",
      PVVMM_COUNTER_AT(hypercalls),
      .index = CounterIndex::HypercallNumber,

@@ -7,12 +7,20 @@
 #include <stdint.h>
 
 #include "guest-abi/counters.hpp"
+#include "guest-abi/layout.hpp"
 
 namespace abi {
 
 inline constexpr uint32_t kConsoleBufSize = 2048;
 inline constexpr uint32_t kLogBufSize = 512;
 inline constexpr uint32_t kPanicMsgSize = 256;
+inline constexpr uint32_t kConsoleInSize = 1024;  // host -> guest console bytes (a ring)
+
+// Work the host posts to a vCPU (HostChannel::posted), then it kicks the
+// vCPU with an MSI (layout::kHostKickVector).
+enum HostPost : uint32_t {
+    kPostConsoleInput = 1u << 0,  // bytes in console_in for the guest's console ring
+};
 
 // Register state at a panic, in the order of monitor::GuestRegs' GPRs.
 struct PanicRegs {
@@ -53,9 +61,15 @@ struct HostChannel {
     // handler), TSC cycles: median and minimum of the probe's batches
     uint64_t bare_round_trip_median;
     uint64_t bare_round_trip_min;
+    // host -> monitor: HostPost bits (set by the host, taken by the monitor,
+    // both atomically) and console input: the host writes console_in and
+    // then advances in_prod, the monitor advances in_cons as it copies out.
+    uint32_t posted;
+    uint32_t in_prod, in_cons;
+    char console_in[kConsoleInSize];
     Counters counters;
 };
 
-static_assert(sizeof(HostChannel) <= 0x4000, "must fit layout::kChannelSize");
+static_assert(sizeof(HostChannel) <= layout::kChannelSize);
 
 }  // namespace abi

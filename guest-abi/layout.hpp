@@ -1,5 +1,8 @@
 // Every guest-physical and monitor-virtual address constant of pvvmm, in one
-// place (host, monitor and tests include this header; it is freestanding).
+// place: the contract between host, monitor and guest (host, monitor and
+// tests include this header; it is freestanding). Values that other code
+// repeats (assembly offsets, the page-table engine's slot range) are checked
+// against these with static_assert where both are visible.
 //
 // Guest-physical memory (one KVM memory slot starting at 0):
 //
@@ -59,16 +62,20 @@ inline constexpr uint64_t kFrameTableEnd = 0x4000000;
 inline constexpr uint64_t kDomainRamGpa = 0x4000000;
 inline constexpr uint64_t kDomainFirstMfn = kDomainRamGpa >> kPageShift;
 
-// Guest memory limits (`--memory`): at least 4 MiB, at most what the M2P covers.
+// Guest memory limits (`--memory`): at least 4 MiB; at most up to the
+// in-kernel IOAPIC and local APIC MMIO window at 0xfec00000, which no
+// memory slot may cover (KVM's APIC access page sits at 0xfee00000).
 inline constexpr uint64_t kMinDomainBytes = 4ull << 20;
-inline constexpr uint64_t kMaxDomainBytes = ((kM2pEnd - kM2pGpa) / 8) * kPageSize - kDomainRamGpa;
+inline constexpr uint64_t kApicMmioGpa = 0xfec00000;
+inline constexpr uint64_t kMaxDomainBytes = kApicMmioGpa - kDomainRamGpa;
+static_assert(kDomainRamGpa + kMaxDomainBytes <= ((kM2pEnd - kM2pGpa) / 8) * kPageSize, "the M2P covers all RAM");
 
 // ---- monitor-virtual ----
 inline constexpr uint64_t kMonitorSlotFirst = 256;
 inline constexpr uint64_t kMonitorSlotLast = 271;
 inline constexpr uint64_t kM2pRoVirt = 0xffff800000000000;
 inline constexpr uint64_t kM2pRoAliasVirt = 0xffff808000000000;
-inline constexpr uint64_t kSyscallTrampolineVirt = 0xffff80fffffff000;
+inline constexpr uint64_t kSyscallTrampolineVirt = 0xffff80fffffff000;  // LSTAR there, CSTAR one byte on
 inline constexpr uint64_t kPercpuVirt = 0xffff820000000000;
 inline constexpr uint64_t kPercpuVirtStride = 0x100000;  // 1 MiB virtual per vCPU
 inline constexpr uint64_t kMonitorImageVirt = 0xffff82d040000000;
@@ -81,7 +88,8 @@ inline constexpr unsigned kProbeSlot = 263;
 // the same for every vCPU. Physical backing: kPercpuGpa + cpu * stride,
 // pages in the same order (guard pages are simply not mapped).
 namespace percpu {
-inline constexpr uint64_t kStubOffset = 0x0000;     // syscall entry stub (RX)
+inline constexpr uint64_t kStubOffset = 0x0000;     // syscall entry stubs (RX): LSTAR's here,
+inline constexpr uint64_t kCstarStubOffset = 0x80;  // CSTAR's (32-bit user code) here
 inline constexpr uint64_t kScratchOffset = 0x1000;  // per-CPU scratch / data (RW)
 inline constexpr uint64_t kStackOffset = 0x4000;    // 16 KiB stack, 16 KiB aligned
 inline constexpr uint64_t kStackSize = 0x4000;      // guard page at 0x3000
@@ -130,6 +138,9 @@ inline constexpr uint64_t kEntryTextSize = 0x2000;
 // page-table pool, contiguous: vCPU v, root k at BootInfo::xpti_roots_gpa +
 // (v * kXptiRootsPerVcpu + k) * kPageSize.
 inline constexpr unsigned kXptiRootsPerVcpu = 16;
+constexpr uint64_t xpti_root_gpa(uint64_t roots_gpa, uint32_t cpu, unsigned k) {
+    return roots_gpa + (uint64_t{cpu} * kXptiRootsPerVcpu + k) * kPageSize;
+}
 
 // The allowed set: what of the monitor a vCPU's restricted root may map,
 // besides the guest-visible slots 256/257 (read-only M2P and the syscall
@@ -161,6 +172,23 @@ static_assert(kChannelGpa + kMaxVcpus * kChannelSize <= kSharedInfoGpa);
 static_assert(kPercpuGpa + kMaxVcpus * kPercpuGpaStride <= kM2pGpa);
 static_assert(percpu::kEnd <= kPercpuGpaStride);
 static_assert(percpu::kStackOffset % percpu::kStackSize == 0);
+
+// Segment selectors of the monitor's GDT: Xen's (FLAT_RING3_* in xen.h for
+// the guest's), so PV guests find theirs where Xen puts them.
+namespace selector {
+inline constexpr uint16_t kMonitorCs = 0xe008;
+inline constexpr uint16_t kMonitorDs = 0xe010;
+inline constexpr uint16_t kGuestCs32 = 0xe023;  // FLAT_RING3_CS32
+inline constexpr uint16_t kGuestSs = 0xe02b;    // FLAT_RING3_DS32 / FLAT_KERNEL_SS64
+inline constexpr uint16_t kGuestCs64 = 0xe033;  // FLAT_RING3_CS64
+inline constexpr uint16_t kTss = 0xe040;
+}  // namespace selector
+
+// The host's way into a running vCPU: an MSI with this vector to its
+// in-kernel local APIC (APIC id = vCPU id), after posting work in its
+// HostChannel. The monitor's LAPIC vectors (monitor/arch/x86_64/lapic.hpp)
+// check it.
+inline constexpr uint32_t kHostKickVector = 0xf1;
 
 // I/O ports of the monitor -> host doorbells (KVM_EXIT_IO, 32-bit out).
 namespace port {

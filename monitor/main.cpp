@@ -5,13 +5,19 @@
 #include "guest-abi/boot_info.hpp"
 #include "monitor/arch/x86_64/cpu.hpp"
 #include "monitor/arch/x86_64/descriptors.hpp"
+#include "monitor/arch/x86_64/lapic.hpp"
 #include "monitor/arch/x86_64/regs.hpp"
+#include "monitor/events/evtchn.hpp"
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/log.hpp"
 #include "monitor/mm/address_space.hpp"
 #include "monitor/mm/pv_mmu.hpp"
+#include "monitor/pending.hpp"
 #include "monitor/quirks/probe.hpp"
 #include "monitor/state.hpp"
+#include "monitor/time/clock.hpp"
+#include "monitor/time/runstate.hpp"
+#include "monitor/time/timer.hpp"
 #include "monitor/xpti/xpti.hpp"
 #include "pagetables/entry.hpp"
 
@@ -22,6 +28,9 @@ namespace monitor {
 namespace {
 
 void use_cheapest_syscall_entry();
+
+// Xen starts every PV vCPU with a 100 Hz periodic timer (pv_vcpu_initialise).
+constexpr uint64_t kDefaultPeriodNs = 10'000'000;
 
 // TestHook::SecondaryBootsLate: 1 once vCPU 0 has set up XPTI, 2 once vCPU 1
 // has run its per-CPU set-up after that.
@@ -47,7 +56,14 @@ bool secondary_boots_late() {
     xpti::init(v);
 
     const auto& dom = d.boot.domain;
-    d.shared_info = frame_ptr<shared_info_t>(dom.shared_info_mfn);
+    time::init(d.boot);
+    events::init();
+    runstate::start(v);
+    time::publish(v);
+    timer::set_periodic(v, kDefaultPeriodNs);
+    // The host may have posted work (console input) before this LAPIC took
+    // interrupts, and such a kick is lost: look at the channel once.
+    post(v, kPendingHost);
 
     // Validate and pin what the domain builder handed over (one reference
     // for the pin, one for the kernel base pointer, as Xen does).
@@ -102,9 +118,10 @@ bool secondary_boots_late() {
 void use_cheapest_syscall_entry() {
     if (!has_quirk(abi::kQuirkSyscallStaysInRing3))
         return;
-    *reinterpret_cast<uint8_t*>(layout::direct_map(layout::kSyscallTrampolineGpa)) = 0xcc;  // int3
+    auto* trampoline = reinterpret_cast<uint8_t*>(layout::direct_map(layout::kSyscallTrampolineGpa));
+    trampoline[0] = trampoline[1] = 0xcc;  // int3 for LSTAR, another for CSTAR: the trap's rip tells them apart
     cpu::wrmsr(cpu::kMsrLstar, layout::kSyscallTrampolineVirt);
-    cpu::wrmsr(cpu::kMsrCstar, layout::kSyscallTrampolineVirt);
+    cpu::wrmsr(cpu::kMsrCstar, layout::kSyscallTrampolineVirt + 1);
     log(LogLevel::Info, "syscall entry: int3 trampoline at %#lx", layout::kSyscallTrampolineVirt);
 }
 
@@ -139,12 +156,17 @@ extern "C" [[noreturn]] void monitor_main(uint32_t cpu_id, const abi::BootInfo* 
     ci->cpu_id = cpu_id;
     ci->vcpu = &v;
     v.id = cpu_id;
+    v.cpu_info = ci;
     v.channel = reinterpret_cast<abi::HostChannel*>(layout::direct_map(layout::channel_gpa(cpu_id)));
     v.counters = &v.channel->counters;
     // Every vCPU copies the same bytes; the host wrote them before any ran.
     domain().boot = *boot;
     if (boot->magic != abi::kBootInfoMagic || boot->version != abi::kBootInfoVersion)
         panic("boot info has magic %#lx version %u: host and monitor do not match", boot->magic, boot->version);
+    domain().shared_info = frame_ptr<shared_info_t>(boot->domain.shared_info_mfn);
+    v.events.info = &domain().shared_info->vcpu_info[cpu_id];
+    if (!lapic::init())
+        panic("CPUID lacks x2APIC or the TSC-deadline timer: pvvmm needs KVM's in-kernel local APIC");
     if (cpu_id == 1 && secondary_boots_late())
         wait_for_stage(1);
     setup_cpu_descriptors(cpu_id);

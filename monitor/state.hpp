@@ -1,14 +1,19 @@
 // The monitor's state: one PV domain (what the host built, shared_info,
-// frame bookkeeping) and one Vcpu per CPU (1:1, never migrated).
+// frame bookkeeping) and one Vcpu per CPU (1:1, never migrated). A Vcpu
+// holds everything that is that vCPU's: its PV state, its XPTI engine, its
+// CpuInfo (the entry/exit block on its stack, with its exit path) and the
+// pending-work mask through which others reach it (monitor/pending.hpp).
 #pragma once
 
 #include <stdint.h>
+#include <xen/vcpu.h>
 #include <xen/xen.h>
 
 #include "guest-abi/boot_info.hpp"
 #include "guest-abi/host_channel.hpp"
+#include "guest-abi/layout.hpp"
 #include "monitor/arch/x86_64/regs.hpp"
-#include "vmm/layout.hpp"
+#include "monitor/xpti/engine.hpp"
 
 namespace monitor {
 
@@ -28,26 +33,61 @@ struct DescriptorTable {
     uint64_t entries = 0;
 };
 
+// A vCPU's event-channel state (monitor/events/).
+struct VcpuEvents {
+    vcpu_info_t* info = nullptr;        // in shared_info, or where VCPUOP_register_vcpu_info moved it
+    uint64_t info_mfn = 0;              // that frame (it holds a writable-type reference); 0: shared_info
+    uint16_t virq_port[NR_VIRQS] = {};  // per-vCPU VIRQ bindings; 0: none (port 0 is reserved)
+    bool polling = false;               // in SCHEDOP_poll: any pending port wakes it
+};
+
+// A vCPU's timers and run state (monitor/time/), in Xen system time (ns).
+struct VcpuTime {
+    uint64_t singleshot_ns = 0;  // set_timer_op / VCPUOP_set_singleshot_timer; 0: off
+    uint64_t periodic_ns = 0;    // VCPUOP_set_periodic_timer's period; 0: off
+    uint64_t periodic_next_ns = 0;
+    uint64_t poll_deadline_ns = 0;  // SCHEDOP_poll's timeout; 0: none
+    uint64_t armed_ns = 0;          // what the LAPIC timer is set to; 0: disarmed
+    uint64_t published_ns = 0;      // when vcpu_time_info was last written
+    bool blocked = false;           // in SCHEDOP_block/poll: the periodic timer pauses
+    vcpu_runstate_info_t runstate{};
+    uint64_t runstate_va = 0;  // VCPUOP_register_runstate_memory_area; 0: none
+};
+
 struct Vcpu {
     uint32_t id = 0;
+    CpuInfo* cpu_info = nullptr;
     abi::HostChannel* channel = nullptr;
     abi::Counters* counters = nullptr;
+    // PendingWork bits; set by anyone (atomically), taken by this vCPU on
+    // its way back to the guest.
+    uint32_t pending = 0;
     bool kernel_mode = true;
     uint64_t kernel_l4_mfn = 0;
     uint64_t user_l4_mfn = 0;  // 0: none registered
     uint64_t kernel_ss = 0, kernel_sp = 0;
     uint64_t fs_base = 0, gs_base_kernel = 0, gs_base_user = 0;
     TrapBounceTarget traps[256];
+    // callback_op (Xen's pv/callback.c): where each kind of bounce lands.
     uint64_t event_callback = 0, failsafe_callback = 0, syscall_callback = 0;
-    bool syscall_disables_events = false;
+    uint64_t syscall32_callback = 0, sysenter_callback = 0;
+    bool syscall_disables_events = false;  // also for syscall32, as Xen does for 64-bit guests
+    bool failsafe_disables_events = false, syscall32_disables_events = false, sysenter_disables_events = false;
     DescriptorTable gdt;  // set_gdt
     DescriptorTable ldt;  // MMUEXT_SET_LDT
+    xpti::PerVcpu xpti;
+    VcpuEvents events;
+    VcpuTime time;
 };
 
 struct Domain {
-    abi::BootInfo boot;
+    abi::BootInfo boot{};
     shared_info_t* shared_info = nullptr;
     uint32_t quirks = 0;
+    // SCHEDOP_shutdown_code: the reason any later shutdown reports, crashes
+    // included. (Zero-initialised: the monitor runs no constructors.)
+    bool has_shutdown_code = false;
+    uint8_t shutdown_code = 0;
 };
 
 // Inline: these sit on every entry path, where each ring-0 instruction costs
@@ -58,7 +98,7 @@ inline Domain& domain() { return the_domain; }
 inline Vcpu& vcpu(uint32_t id) { return the_vcpus[id]; }
 inline Vcpu& current() { return *this_cpu()->vcpu; }
 
-inline vcpu_info_t& vcpu_info(const Vcpu& v) { return domain().shared_info->vcpu_info[v.id]; }
+inline vcpu_info_t& vcpu_info(const Vcpu& v) { return *v.events.info; }
 
 inline bool has_quirk(abi::HostQuirk q) { return (domain().quirks & q) != 0; }
 

@@ -3,17 +3,21 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <x86intrin.h>
+
 #include <algorithm>
 #include <csignal>
+#include <ctime>
 #include <memory>
 
 #include "guest-abi/boot_info.hpp"
+#include "guest-abi/layout.hpp"
+#include "vmm/console_input.hpp"
 #include "vmm/domain/builder.hpp"
 #include "vmm/elf/guest_image.hpp"
 #include "vmm/isolation/isolation_watch.hpp"
 #include "vmm/kvm/system.hpp"
 #include "vmm/kvm/vm.hpp"
-#include "vmm/layout.hpp"
 #include "vmm/memory.hpp"
 #include "vmm/monitor_image.hpp"
 #include "vmm/vcpu_thread.hpp"
@@ -27,15 +31,16 @@ const char* outcome_name(Outcome o) {
     case Outcome::Reboot: return "reboot";
     case Outcome::MonitorPanic: return "monitor-panic";
     case Outcome::Timeout: return "timeout";
+    case Outcome::Stopped: return "stopped";
     }
     return "?";
 }
 
 namespace {
 
-constexpr uint16_t kMonitorCs = 0xe008;
-constexpr uint16_t kMonitorDs = 0xe010;
-constexpr uint16_t kTssSelector = 0xe040;
+constexpr uint16_t kMonitorCs = layout::selector::kMonitorCs;
+constexpr uint16_t kMonitorDs = layout::selector::kMonitorDs;
+constexpr uint16_t kTssSelector = layout::selector::kTss;
 
 kvm_segment flat_segment(uint16_t selector, bool code) {
     kvm_segment s{};
@@ -50,17 +55,24 @@ kvm_segment flat_segment(uint16_t selector, bool code) {
     return s;
 }
 
+constexpr uint32_t kCpuid1EcxX2apic = 1u << 21, kCpuid1EcxTscDeadline = 1u << 24;
+
 // Every vCPU starts in long mode at the monitor entry on its own stack.
 Result<void> init_vcpu(const kvm::Vcpu& vcpu, const MonitorImage& monitor, const std::vector<kvm_cpuid_entry2>& cpuid) {
     auto entries = cpuid;
     for (auto& e : entries) {
-        if (e.function == 1)
+        if (e.function == 1) {
             e.ebx = (e.ebx & 0x00ffffff) | (vcpu.id() << 24);  // initial APIC id
+            // The in-kernel LAPIC emulates both; KVM's list need not say so.
+            e.ecx |= kCpuid1EcxX2apic | kCpuid1EcxTscDeadline;
+        }
         if (e.function == 0xb || e.function == 0x1f)
             e.edx = vcpu.id();
     }
     PVVMM_TRY(vcpu.set_cpuid(entries));
     PVVMM_TRY(vcpu.set_tsc_offset(0));
+    if (vcpu.id() != 0)
+        PVVMM_TRY(vcpu.make_runnable());
 
     auto sregs = vcpu.get_sregs();
     if (!sregs)
@@ -113,6 +125,20 @@ std::unique_ptr<isolation::IsolationWatch> start_isolation_watch(const RunOption
                                  domain.nr_pages};
     return std::make_unique<isolation::IsolationWatch>(mem, scope,
                                                        std::chrono::milliseconds(options.check_isolation_ms), control);
+}
+
+// The monitor's clocks: the TSC's frequency and one (wall clock, TSC) pair
+// read together, from which it derives Xen's system time and wall clock.
+Result<void> set_time(abi::BootInfo& boot, const kvm::Vcpu& vcpu) {
+    auto khz = vcpu.tsc_khz();
+    if (!khz)
+        return khz.error();
+    boot.tsc_khz = *khz;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    boot.wallclock_tsc = __rdtsc();
+    boot.wallclock_ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
+    return {};
 }
 
 // A vCPU thread has this long to come back from KVM_RUN once kicked.
@@ -182,6 +208,7 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     GuestMemory& mem = live->mem;
     RunControl& control = live->control;
     PVVMM_TRY(mem.register_with(live->vm));
+    PVVMM_TRY(live->vm.create_irqchip());
 
     auto monitor = load_monitor(mem, embedded_monitor_elf(), options.nr_vcpus);
     if (!monitor)
@@ -224,8 +251,11 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
         threads.push_back(std::make_unique<VcpuThread>(std::move(*vcpu), mem, control, options.profile_single_steps,
                                                        options.test_hook == abi::TestHook::StuckInKvmRun));
     }
+    PVVMM_TRY(set_time(*boot, threads.front()->vcpu()));
+    ConsoleInput console(threads.front()->channel(), live->vm, control);
     for (auto& t : threads)
         t->start();
+    console.start();
     auto watch = start_isolation_watch(options, *monitor, *domain, mem, control);
     if (!control.wait(options.timeout))
         control.finish(Outcome::Timeout, fmt::format("guest still running after the --timeout of {} s",

@@ -23,6 +23,7 @@ enum class Outcome {
     Reboot,        // guest SCHEDOP_shutdown(reboot)
     MonitorPanic,  // the monitor panicked, triple-faulted or KVM could not run it
     Timeout,       // --timeout expired
+    Stopped,       // the user pressed the console escape (Ctrl-]) on the terminal
 };
 
 struct RunOptions {

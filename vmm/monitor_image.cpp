@@ -1,9 +1,9 @@
 #include "vmm/monitor_image.hpp"
 
+#include "guest-abi/layout.hpp"
 #include "pagetables/pagetables.hpp"
 #include "vmm/elf/elf_file.hpp"
 #include "vmm/guest_tables.hpp"
-#include "vmm/layout.hpp"
 
 extern "C" const uint8_t pvvmm_monitor_elf_start[], pvvmm_monitor_elf_end[];
 extern "C" const uint8_t pvvmm_demo_guest_elf_start[], pvvmm_demo_guest_elf_end[];
@@ -48,7 +48,7 @@ Result<uint64_t> build_restricted_roots(GuestTableMemory& tables, FramePool& poo
             return Error{ErrorKind::Internal, "building XPTI restricted roots: monitor page-table pool exhausted"};
     const unsigned m2p_slots[] = {pt::table_index(layout::kM2pRoVirt, 4), pt::table_index(layout::kM2pRoAliasVirt, 4)};
     for (uint32_t cpu = 0; cpu < nr_vcpus; ++cpu) {
-        const uint64_t root = first + uint64_t{cpu} * layout::kXptiRootsPerVcpu * layout::kPageSize;
+        const uint64_t root = layout::xpti_root_gpa(first, cpu, 0);
         for (unsigned slot : m2p_slots)
             tables.write(root, slot, tables.read(monitor_l4, slot));
         layout::MonitorRange ranges[layout::kMaxRestrictedRanges];
@@ -66,7 +66,7 @@ Result<uint64_t> build_restricted_roots(GuestTableMemory& tables, FramePool& poo
         // The other roots of this vCPU share those monitor tables.
         for (unsigned k = 1; k < layout::kXptiRootsPerVcpu; ++k)
             for (unsigned slot = layout::kMonitorSlotFirst; slot <= layout::kMonitorSlotLast; ++slot)
-                tables.write(root + k * layout::kPageSize, slot, tables.read(root, slot));
+                tables.write(layout::xpti_root_gpa(first, cpu, k), slot, tables.read(root, slot));
     }
     return first;
 }

@@ -7,7 +7,7 @@
 #include <csignal>
 #include <cstdio>
 
-#include "vmm/layout.hpp"
+#include "guest-abi/layout.hpp"
 
 namespace pvvmm {
 

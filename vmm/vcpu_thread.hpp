@@ -49,6 +49,7 @@ public:
     // (it is then still inside KVM_RUN, and keeps everything it uses alive).
     [[nodiscard]] bool join_within(std::chrono::milliseconds limit);
     [[nodiscard]] uint32_t id() const { return vcpu_.id(); }
+    [[nodiscard]] const kvm::Vcpu& vcpu() const { return vcpu_; }
     [[nodiscard]] abi::HostChannel& channel() const { return *channel_; }
     [[nodiscard]] uint64_t single_steps() const { return single_steps_; }
     [[nodiscard]] const std::unordered_map<uint64_t, uint64_t>& steps_by_address() const { return steps_by_address_; }

@@ -6,7 +6,7 @@
 // supervisor-only (P=1). The ABI does not tell the guest which case applies,
 // so the command line does: `probe=xpti` or `probe=noxpti`; without either,
 // only the faults are checked.
-#include "../../vmm/layout.hpp"
+#include "../../guest-abi/layout.hpp"
 #include "../lib/console.hpp"
 #include "../lib/fault_probe.hpp"
 #include "../lib/runtime.hpp"

@@ -1,9 +1,13 @@
 // The bundled demo guest: greets, shows what the domain builder handed it
 // in start_info, and powers off. It needs only console_io and sched_op.
+// With `--cmdline echo` it echoes console input instead (the PV console's
+// input half: SCHEDOP_poll on the console port, the ring's input).
 #include "../lib/console.hpp"
 #include "../lib/cpu.hpp"
+#include "../lib/hypercall.hpp"
 #include "../lib/physmap.hpp"
 #include "../lib/runtime.hpp"
+#include "../lib/shared_info.hpp"
 
 namespace {
 
@@ -30,9 +34,44 @@ void show_p2m(const start_info& info) {
     }
 }
 
+// `--cmdline echo`: console input comes back as output until a 'q' (a
+// line "demo: echo done" then). It sleeps in SCHEDOP_poll on the console's
+// event channel between bytes, clearing the port's pending bit first.
+unsigned echo_console(const start_info& info) {
+    if (xen_shared::map(info) != 0 || console::port() == 0) {
+        print("demo: echo: no shared_info or console ring\n");
+        return SHUTDOWN_crash;
+    }
+    evtchn_port_t port = console::port();
+    volatile xen_ulong_t* pending = xen_shared::page()->evtchn_pending;
+    const xen_ulong_t bit = xen_ulong_t{1} << (port % 64);
+    print("demo: echo: type, 'q' ends\n");
+    for (;;) {
+        __atomic_fetch_and(&pending[port / 64], ~bit, __ATOMIC_SEQ_CST);
+        char buffer[64];
+        const long n = console::read(buffer, sizeof buffer);
+        for (long i = 0; i < n; ++i) {
+            if (buffer[i] == 'q') {
+                print("\ndemo: echo done\n");
+                return SHUTDOWN_poweroff;
+            }
+            print("%c", buffer[i]);
+        }
+        console::flush();
+        if (n > 0)
+            continue;
+        sched_poll poll{};
+        set_xen_guest_handle(poll.ports, &port);
+        poll.nr_ports = 1;
+        hv::sched_op(SCHEDOP_poll, &poll);
+    }
+}
+
 }  // namespace
 
 unsigned guest_main(const start_info& info) {
+    if (runtime::command_line_has("echo"))
+        return echo_console(info);
     print("pvvmm demo guest: hello from a Xen PV guest\n");
     show_start_info(info);
     show_p2m(info);

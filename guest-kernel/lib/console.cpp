@@ -96,6 +96,24 @@ void end_line() {
         write("\n", 1);
 }
 
+long read(char* buffer, size_t max) {
+    if (ring == nullptr && !find_ring())
+        return -1;
+    XENCONS_RING_IDX consumer = ring->in_cons;
+    const XENCONS_RING_IDX producer = ring->in_prod;
+    asm volatile("" ::: "memory");  // the index before the data
+    size_t n = 0;
+    while (consumer != producer && n < max)
+        buffer[n++] = ring->in[MASK_XENCONS_IDX(consumer++, ring->in)];
+    asm volatile("" ::: "memory");
+    ring->in_cons = consumer;
+    if (n)
+        notify_backend();
+    return static_cast<long>(n);
+}
+
+evtchn_port_t port() { return (ring != nullptr || find_ring()) ? ring_port : 0; }
+
 }  // namespace console
 
 void print(const char* format, ...) {

@@ -20,6 +20,14 @@ void flush();
 // own (verdict lines must).
 void end_line();
 
+// Console input: what the backend put in the ring's input half, up to
+// `max` bytes (0: nothing yet). Having taken some, it notifies the
+// backend, which may have more waiting for room (as Linux's hvc_xen).
+// -1: no console ring to read.
+long read(char* buffer, size_t max);
+// The console's event channel port (0 if there is no ring).
+evtchn_port_t port();
+
 }  // namespace console
 
 // printf-style output to the console (format.hpp lists the conversions).

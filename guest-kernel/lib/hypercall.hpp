@@ -66,4 +66,8 @@ inline long event_channel_op(int command, void* argument) {
 
 inline long memory_op(unsigned command, void* argument) { return call<__HYPERVISOR_memory_op>(command, arg(argument)); }
 
+inline long vcpu_op(int command, unsigned vcpu, void* argument) {
+    return call<__HYPERVISOR_vcpu_op>(static_cast<uint64_t>(command), vcpu, arg(argument));
+}
+
 }  // namespace hv

@@ -16,6 +16,9 @@ const char* command_line();
 // `value`; false when absent.
 bool command_line_option(const char* key, char* value, unsigned size);
 
+// Whether the command line has `word` on its own (space separated).
+bool command_line_has(const char* word);
+
 }  // namespace runtime
 
 // Provided by each guest. Returns the SCHEDOP_shutdown reason.

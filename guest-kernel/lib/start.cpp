@@ -16,6 +16,20 @@ const start_info& boot_info() { return *boot; }
 
 const char* command_line() { return command_line_copy; }
 
+bool command_line_has(const char* word) {
+    const size_t length = strlen(word);
+    for (const char* cursor = command_line_copy; *cursor != '\0';) {
+        while (*cursor == ' ')
+            ++cursor;
+        const char* start = cursor;
+        while (*cursor != '\0' && *cursor != ' ')
+            ++cursor;
+        if (static_cast<size_t>(cursor - start) == length && strncmp(start, word, length) == 0)
+            return true;
+    }
+    return false;
+}
+
 bool command_line_option(const char* key, char* value, unsigned size) {
     size_t key_length = strlen(key);
     const char* cursor = command_line_copy;

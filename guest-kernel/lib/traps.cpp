@@ -1,6 +1,7 @@
 #include "traps.hpp"
 
 #include "console.hpp"
+#include "events.hpp"
 #include "fault_probe.hpp"
 #include "hypercall.hpp"
 #include "panic.hpp"
@@ -63,21 +64,11 @@ bool resume_after_expected_fault(Frame& frame) {
     return frame.vector == breakpoint || frame.vector == overflow;
 }
 
-// Acknowledge whatever is pending (shared_info event channel bitmaps).
+// Every pending, unmasked port's handler (events::dispatch).
 void handle_event_upcall() {
     ++event_upcall_count;
-    volatile shared_info* shared = xen_shared::page();
-    if (shared == nullptr)
-        return;
-    volatile vcpu_info* vcpu = &shared->vcpu_info[0];
-    vcpu->evtchn_upcall_pending = 0;
-    xen_ulong_t selector = __atomic_exchange_n(&vcpu->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
-    for (unsigned word = 0; selector != 0; ++word, selector >>= 1) {
-        if ((selector & 1) == 0)
-            continue;
-        xen_ulong_t pending = shared->evtchn_pending[word] & ~shared->evtchn_mask[word];
-        __atomic_fetch_and(&shared->evtchn_pending[word], ~pending, __ATOMIC_SEQ_CST);
-    }
+    if (xen_shared::page() != nullptr)
+        events::dispatch();
 }
 
 }  // namespace

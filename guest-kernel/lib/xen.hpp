@@ -18,6 +18,7 @@
 #include <xen/io/console.h>
 #include <xen/memory.h>
 #include <xen/sched.h>
+#include <xen/vcpu.h>
 #include <xen/version.h>
 
 // Layout facts the assembly and the tests rely on (xen-x86_64.h, xen.h).

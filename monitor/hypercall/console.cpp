@@ -1,7 +1,8 @@
-// console_io (CONSOLEIO_write) and the PV console ring: both end in the
-// host's console buffer. A guest that notifies the console event channel
-// may spin on SCHEDOP_yield until the ring is drained, so the ring is
-// drained right on the notification.
+// console_io (CONSOLEIO_write) and the PV console ring both ways: output
+// ends in the host's console buffer, input comes from the host's channel.
+// A guest that notifies the console event channel may spin on
+// SCHEDOP_yield until the ring is drained, so the ring is drained right on
+// the notification.
 #include <stdint.h>
 #include <xen/event_channel.h>
 #include <xen/io/console.h>
@@ -9,6 +10,8 @@
 #include "monitor/lib/xen_errno.hpp"
 
 #include "monitor/arch/x86_64/cpu.hpp"
+#include "monitor/events/evtchn.hpp"
+#include "monitor/hypercall/console.hpp"
 #include "monitor/hypercall/guest_ptr.hpp"
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/log.hpp"
@@ -36,23 +39,52 @@ void emit(const char* bytes, uint64_t n) {
         cpu::outl(layout::port::kConsole, 0);
 }
 
+xencons_interface& ring() { return *frame_ptr<xencons_interface>(domain().boot.domain.console_mfn); }
+
 void drain_console_ring() {
-    auto* ring = frame_ptr<xencons_interface>(domain().boot.domain.console_mfn);
-    XENCONS_RING_IDX cons = ring->out_cons;
-    const XENCONS_RING_IDX prod = ring->out_prod;
-    asm volatile("" ::: "memory");
+    xencons_interface& r = ring();
+    XENCONS_RING_IDX cons = r.out_cons;
+    const XENCONS_RING_IDX prod = __atomic_load_n(&r.out_prod, __ATOMIC_ACQUIRE);
     char buf[256];
     while (cons != prod) {
         unsigned n = 0;
         while (cons != prod && n < sizeof(buf))
-            buf[n++] = ring->out[MASK_XENCONS_IDX(cons++, ring->out)];
+            buf[n++] = r.out[MASK_XENCONS_IDX(cons++, r.out)];
         emit(buf, n);
     }
-    asm volatile("" ::: "memory");
-    ring->out_cons = cons;
+    __atomic_store_n(&r.out_cons, cons, __ATOMIC_RELEASE);
+}
+
+// Console input the host left in vCPU 0's channel, into the ring's input
+// half as far as it has room; the rest waits for the guest to read some.
+bool fill_console_input() {
+    abi::HostChannel& ch = *vcpu(0).channel;
+    xencons_interface& r = ring();
+    uint32_t cons = ch.in_cons;
+    const uint32_t avail_end = __atomic_load_n(&ch.in_prod, __ATOMIC_ACQUIRE);
+    XENCONS_RING_IDX prod = r.in_prod;
+    const XENCONS_RING_IDX guest_cons = __atomic_load_n(&r.in_cons, __ATOMIC_ACQUIRE);
+    const XENCONS_RING_IDX first = prod;
+    while (cons != avail_end && prod - guest_cons < sizeof(r.in))
+        r.in[MASK_XENCONS_IDX(prod++, r.in)] = ch.console_in[cons++ % abi::kConsoleInSize];
+    __atomic_store_n(&r.in_prod, prod, __ATOMIC_RELEASE);
+    __atomic_store_n(&ch.in_cons, cons, __ATOMIC_RELEASE);
+    current().counters->console_input_bytes += prod - first;
+    return prod != first;
 }
 
 }  // namespace
+
+void console_notified() {
+    drain_console_ring();
+    if (fill_console_input())
+        events::set_pending(domain().boot.domain.console_evtchn);
+}
+
+void console_input_arrived() {
+    if (fill_console_input())
+        events::set_pending(domain().boot.domain.console_evtchn);
+}
 
 int64_t hc_console_io(GuestRegs&, HypercallArgs a) {
     switch (a.a1()) {
@@ -72,24 +104,6 @@ int64_t hc_console_io(GuestRegs&, HypercallArgs a) {
     }
     case CONSOLEIO_read: return 0;  // no console input yet
     default: return unknown_subop("console_io", a.a1());
-    }
-}
-
-int64_t hc_event_channel_op(GuestRegs&, HypercallArgs a) {
-    switch (a.a1()) {
-    case EVTCHNOP_send: {
-        evtchn_send_t send;
-        if (!GuestPtr<evtchn_send_t>(a.a2()).read(send))
-            return -EFAULT;
-        if (send.port == domain().boot.domain.console_evtchn) {
-            drain_console_ring();
-            return 0;
-        }
-        if (send.port == domain().boot.domain.store_evtchn)
-            return 0;  // no xenstore backend: the notification is dropped
-        return -EINVAL;
-    }
-    default: return unknown_subop("event_channel_op", a.a1());
     }
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "guest-abi/hypercalls.hpp"
 #include "monitor/arch/x86_64/regs.hpp"
 
 namespace monitor {
@@ -36,29 +37,21 @@ int64_t dispatch_hypercall(GuestRegs& regs, uint64_t nr, HypercallArgs args);
 // Counted separately from unknown hypercall numbers.
 int64_t unknown_subop(const char* hypercall, uint64_t subop);
 
-// Families (hypercall/*.cpp)
-int64_t hc_console_io(GuestRegs&, HypercallArgs);
-int64_t hc_event_channel_op(GuestRegs&, HypercallArgs);
-int64_t hc_xen_version(GuestRegs&, HypercallArgs);
-int64_t hc_sched_op(GuestRegs&, HypercallArgs);
-int64_t hc_set_trap_table(GuestRegs&, HypercallArgs);
-int64_t hc_callback_op(GuestRegs&, HypercallArgs);
-int64_t hc_stack_switch(GuestRegs&, HypercallArgs);
-int64_t hc_set_segment_base(GuestRegs&, HypercallArgs);
-int64_t hc_iret(GuestRegs&, HypercallArgs);
-int64_t hc_vm_assist(GuestRegs&, HypercallArgs);
-int64_t hc_memory_op(GuestRegs&, HypercallArgs);
-int64_t hc_update_va_mapping(GuestRegs&, HypercallArgs);
-int64_t hc_mmu_update(GuestRegs&, HypercallArgs);
-int64_t hc_mmuext_op(GuestRegs&, HypercallArgs);
-int64_t hc_set_gdt(GuestRegs&, HypercallArgs);
-int64_t hc_update_descriptor(GuestRegs&, HypercallArgs);
-int64_t hc_fpu_taskswitch(GuestRegs&, HypercallArgs);
-int64_t hc_multicall(GuestRegs&, HypercallArgs);
+// One handler per IMPL line of guest-abi/hypercalls.hpp, hc_<name>, in the
+// family files hypercall/*.cpp.
+#define PVVMM_HC_DECLARE(name, ...) int64_t hc_##name(GuestRegs&, HypercallArgs);
+#define PVVMM_HC_NONE(name)
+PVVMM_HYPERCALLS(PVVMM_HC_DECLARE, PVVMM_HC_NONE)
+#undef PVVMM_HC_DECLARE
+#undef PVVMM_HC_NONE
 
 // MMUEXT_SET_LDT (hypercall/ldt.cpp), and where this vCPU's LDT copy lives.
 int64_t set_ldt(uint64_t linear_addr, uint64_t entries);
 uint64_t* ldt_copy(const Vcpu& v);
+
+// Ends the domain with `reason` (SHUTDOWN_*), or the code the guest gave
+// before with SCHEDOP_shutdown_code.
+[[noreturn]] void shutdown_domain(uint8_t reason);
 
 // Writes the hypercall page at guest-virtual `va` (through its frame).
 void write_hypercall_page(uint64_t mfn);

@@ -49,6 +49,56 @@ int64_t hc_set_trap_table(GuestRegs&, HypercallArgs a) {
     return -E2BIG;
 }
 
+namespace {
+
+// Xen's register_guest_callback: every type a 64-bit PV guest may register,
+// with its events flag (the event callback always masks events).
+int64_t register_callback(Vcpu& v, const callback_register_t& cb) {
+    if (!guest_address_ok(cb.address))
+        return -EINVAL;
+    const bool mask = cb.flags & CALLBACKF_mask_events;
+    switch (cb.type) {
+    case CALLBACKTYPE_event: v.event_callback = cb.address; return 0;
+    case CALLBACKTYPE_failsafe:
+        v.failsafe_callback = cb.address;
+        v.failsafe_disables_events = mask;
+        return 0;
+    case CALLBACKTYPE_syscall:
+        v.syscall_callback = cb.address;
+        v.syscall_disables_events = mask;
+        return 0;
+    case CALLBACKTYPE_syscall32:
+        v.syscall32_callback = cb.address;
+        v.syscall32_disables_events = mask;
+        return 0;
+    case CALLBACKTYPE_sysenter:
+        v.sysenter_callback = cb.address;
+        v.sysenter_disables_events = mask;
+        return 0;
+    case CALLBACKTYPE_nmi: {
+        constexpr unsigned kVectorNmi = 2;  // Xen keeps it as trap 2, events masked
+        v.traps[kVectorNmi] = TrapBounceTarget{cb.address, FLAT_KERNEL_CS, 0, true};
+        return 0;
+    }
+    default: return -ENOSYS;  // CALLBACKTYPE_sysenter_deprecated and unknown types
+    }
+}
+
+// Only the NMI callback can be unregistered (Xen: the others -EINVAL).
+int64_t unregister_callback(Vcpu& v, const callback_unregister_t& cb) {
+    switch (cb.type) {
+    case CALLBACKTYPE_event:
+    case CALLBACKTYPE_failsafe:
+    case CALLBACKTYPE_syscall:
+    case CALLBACKTYPE_syscall32:
+    case CALLBACKTYPE_sysenter: return -EINVAL;
+    case CALLBACKTYPE_nmi: v.traps[2] = TrapBounceTarget{}; return 0;
+    default: return -ENOSYS;
+    }
+}
+
+}  // namespace
+
 int64_t hc_callback_op(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
     switch (a.a1()) {
@@ -56,34 +106,31 @@ int64_t hc_callback_op(GuestRegs&, HypercallArgs a) {
         callback_register_t cb;
         if (!GuestPtr<callback_register_t>(a.a2()).read(cb))
             return -EFAULT;
-        if (!guest_address_ok(cb.address))
-            return -EINVAL;
-        const bool mask = cb.flags & CALLBACKF_mask_events;
-        switch (cb.type) {
-        case CALLBACKTYPE_event: v.event_callback = cb.address; return 0;
-        case CALLBACKTYPE_failsafe: v.failsafe_callback = cb.address; return 0;
-        case CALLBACKTYPE_syscall:
-            v.syscall_callback = cb.address;
-            v.syscall_disables_events = mask;
-            return 0;
-        case CALLBACKTYPE_nmi: return 0;  // no NMIs are ever delivered to the guest
-        default: return -EINVAL;
-        }
-    }  // unreachable: every case returns
+        return register_callback(v, cb);
+    }
     case CALLBACKOP_unregister: {
         callback_unregister_t cb;
         if (!GuestPtr<callback_unregister_t>(a.a2()).read(cb))
             return -EFAULT;
-        switch (cb.type) {
-        case CALLBACKTYPE_event: v.event_callback = 0; return 0;
-        case CALLBACKTYPE_failsafe: v.failsafe_callback = 0; return 0;
-        case CALLBACKTYPE_syscall: v.syscall_callback = 0; return 0;
-        case CALLBACKTYPE_nmi: return 0;
-        default: return -EINVAL;
-        }
+        return unregister_callback(v, cb);
     }
     default: return unknown_subop("callback_op", a.a1());
     }
+}
+
+// set_callbacks(event, failsafe, syscall): the older interface, flags 0;
+// Xen ignores each registration's result and returns 0.
+int64_t hc_set_callbacks(GuestRegs&, HypercallArgs a) {
+    Vcpu& v = current();
+    const uint16_t types[] = {CALLBACKTYPE_event, CALLBACKTYPE_failsafe, CALLBACKTYPE_syscall};
+    const uint64_t addresses[] = {a.a1(), a.a2(), a.a3()};
+    for (unsigned i = 0; i < 3; ++i) {
+        callback_register_t cb{};
+        cb.type = types[i];
+        cb.address = addresses[i];
+        (void)register_callback(v, cb);
+    }
+    return 0;
 }
 
 int64_t hc_stack_switch(GuestRegs&, HypercallArgs a) {
@@ -156,6 +203,9 @@ int64_t hc_iret(GuestRegs& r, HypercallArgs) {
     if (!(ctx.flags & VGCF_in_syscall)) {
         r.r11 = ctx.r11;
         r.rcx = ctx.rcx;
+    } else {  // Xen returns with sysret then: the guest sees its rip and rflags there
+        r.rcx = r.rip;
+        r.r11 = r.rflags;
     }
     vcpu_info(v).evtchn_upcall_mask = (ctx.rflags & cpu::kRflagsIf) ? 0 : 1;
     r.rax = ctx.rax;

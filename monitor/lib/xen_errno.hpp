@@ -17,4 +17,8 @@ inline constexpr int64_t E2BIG = XEN_E2BIG;
 inline constexpr int64_t ENOSYS = XEN_ENOSYS;
 inline constexpr int64_t ENODATA = XEN_ENODATA;
 inline constexpr int64_t EOPNOTSUPP = XEN_EOPNOTSUPP;
+inline constexpr int64_t EEXIST = XEN_EEXIST;
+inline constexpr int64_t ETIME = XEN_ETIME;
+inline constexpr int64_t ENXIO = XEN_ENXIO;
+inline constexpr int64_t EACCES = XEN_EACCES;
 }  // namespace monitor

@@ -97,6 +97,8 @@ private:
                 return false;
             if (v.user_l4_mfn && !reference(v.user_l4_mfn, "a user base pointer"))
                 return false;
+            if (v.events.info_mfn && !reference(v.events.info_mfn, "a registered vcpu_info"))
+                return false;
             const DescriptorTable* tables[] = {&v.gdt, &v.ldt};
             for (const DescriptorTable* table : tables)
                 for (uint64_t i = 0; i < table->nr_frames; ++i)

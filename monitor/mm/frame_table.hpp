@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
+#include "guest-abi/layout.hpp"
 #include "monitor/state.hpp"
-#include "vmm/layout.hpp"
 
 namespace monitor::mm {
 

@@ -5,6 +5,7 @@
 #include <xen/sched.h>
 
 #include "monitor/arch/x86_64/cpu.hpp"
+#include "monitor/hypercall/hypercall.hpp"
 #include "monitor/lib/format.hpp"
 #include "monitor/log.hpp"
 #include "monitor/mm/address_space.hpp"
@@ -21,8 +22,7 @@ void crash_domain(const GuestRegs& r, const char* fmt, ...) {
     va_end(ap);
     log(LogLevel::Error, "domain crashed: %s (rip %#lx rsp %#lx %s mode)", msg, r.rip, r.rsp,
         current().kernel_mode ? "kernel" : "user");
-    cpu::outl(layout::port::kShutdown, SHUTDOWN_crash);
-    cpu::halt_forever();
+    shutdown_domain(SHUTDOWN_crash);
 }
 
 void toggle_guest_mode(Vcpu& v) {

@@ -6,6 +6,7 @@
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/log.hpp"
 #include "monitor/mm/address_space.hpp"
+#include "monitor/pending.hpp"
 #include "monitor/quirks/probe.hpp"
 #include "monitor/state.hpp"
 #include "monitor/traps/bounce.hpp"
@@ -13,6 +14,7 @@
 #include "monitor/xpti/xpti.hpp"
 
 extern "C" const uint64_t __extable_start[], __extable_end[];
+extern "C" const uint64_t __exit_iret_start[], __exit_iret_end[];
 
 namespace monitor {
 
@@ -24,6 +26,35 @@ constexpr uint64_t kPfWrite = 1u << 1, kPfUser = 1u << 2;
 
 bool vector_has_error_code(uint64_t v) {
     return v == 8 || v == 10 || v == 11 || v == 12 || v == 13 || v == 14 || v == 17 || v == 21 || v == 29 || v == 30;
+}
+
+bool is_exit_iret(uint64_t rip) {
+    for (const uint64_t* e = __exit_iret_start; e < __exit_iret_end; ++e)
+        if (*e == rip)
+            return true;
+    return false;
+}
+
+// The iretq out to the guest faulted (a non-canonical rip on Intel, a bad
+// selector): as Xen, the fault is the guest's, raised at the frame it was
+// returning to; without a handler for it, the domain crashes. The GPRs in
+// `r` are the guest's already (the exit path had restored them).
+void reflect_exit_fault(GuestRegs& r) {
+    Vcpu& v = current();
+    v.counters->exit_faults++;
+    v.counters->guest_entries++;                                    // the exit it ended counted as one
+    const auto* target = reinterpret_cast<const uint64_t*>(r.rsp);  // rip, cs, rflags, rsp, ss
+    const unsigned vector = static_cast<unsigned>(r.vector);
+    const uint32_t error = static_cast<uint32_t>(r.error_code);
+    r.rip = target[0];
+    r.cs = target[1];
+    r.rflags = target[2];
+    r.rsp = target[3];
+    r.ss = target[4];
+    if (vector >= 32 || v.traps[vector].address == 0)
+        crash_domain(r, "the return to the guest faulted (vector %u, error %#x) and it has no handler for that", vector,
+                     error);
+    deliver_exception(r, vector, vector_has_error_code(vector), error);
 }
 
 void handle_monitor_fault(GuestRegs& r) {
@@ -38,11 +69,20 @@ void handle_monitor_fault(GuestRegs& r) {
                in_entry_text ? " in the entry/exit path" : "", cpu::read_cr2());
 }
 
-// A guest-user syscall goes to the guest kernel's syscall callback.
+// A guest-user syscall goes to the guest kernel's syscall callback, or its
+// syscall32 callback from 32-bit code (Xen masks events for both by the
+// syscall flag). None registered: #UD at the syscall (Xen 4.15+).
 void syscall_from_user(GuestRegs& r) {
     Vcpu& v = current();
     v.counters->syscalls_from_user++;
-    bounce_to_guest(r, Bounce{v.syscall_callback, false, 0, v.syscall_disables_events});
+    const bool compat = r.cs == FLAT_USER_CS32;
+    const uint64_t target = compat ? v.syscall32_callback : v.syscall_callback;
+    if (target == 0) {
+        r.rip -= 2;  // the syscall instruction
+        deliver_exception(r, kVecInvalidOpcode, false, 0);
+        return;
+    }
+    bounce_to_guest(r, Bounce{target, false, 0, v.syscall_disables_events});
     r.rflags &= ~cpu::kRflagsDf;
 }
 
@@ -59,9 +99,12 @@ void handle_syscall(GuestRegs& r) {
 void handle_page_fault(GuestRegs& r) {
     const uint64_t cr2 = cpu::read_cr2();
     Vcpu& v = current();
-    // Host quirk: a ring-3 syscall fetched the supervisor-only LSTAR stub.
-    if (cr2 == r.rip && r.rip == layout::percpu_virt(v.id) + PERCPU_STUB_OFFSET) {
+    // Host quirk: a ring-3 syscall fetched the supervisor-only LSTAR (or
+    // CSTAR) stub.
+    const uint64_t stubs = layout::percpu_virt(v.id) + PERCPU_STUB_OFFSET;
+    if (cr2 == r.rip && (r.rip == stubs || r.rip == stubs + layout::percpu::kCstarStubOffset)) {
         v.counters->syscall_via_fault++;
+        r.cs = r.rip == stubs ? FLAT_USER_CS64 : FLAT_USER_CS32;
         r.rip = r.rcx;     // return address saved by syscall
         r.rflags = r.r11;  // rflags before SFMASK
         r.vector = VECTOR_SYSCALL;
@@ -85,9 +128,11 @@ void handle_page_fault(GuestRegs& r) {
     deliver_exception(r, kVecPageFault, true, error);
 }
 
-// Host quirk: a ring-3 syscall ran the int3 at the trampoline (LSTAR).
+// Host quirk: a ring-3 syscall ran an int3 at the trampoline (the first
+// byte for LSTAR, the second for CSTAR).
 bool is_syscall_trampoline_trap(const GuestRegs& r) {
-    return r.vector == kVecBreakpoint && r.rip == layout::kSyscallTrampolineVirt + 1;
+    return r.vector == kVecBreakpoint &&
+           (r.rip == layout::kSyscallTrampolineVirt + 1 || r.rip == layout::kSyscallTrampolineVirt + 2);
 }
 
 void handle_guest_trap(GuestRegs& r) {
@@ -99,10 +144,15 @@ void handle_guest_trap(GuestRegs& r) {
     }
     if (is_syscall_trampoline_trap(r)) {
         v.counters->syscall_via_trampoline++;
+        r.cs = r.rip == layout::kSyscallTrampolineVirt + 1 ? FLAT_USER_CS64 : FLAT_USER_CS32;
         r.rip = r.rcx;
         r.rflags = r.r11;
         r.vector = VECTOR_SYSCALL;
         handle_syscall(r);
+        return;
+    }
+    if (r.vector >= 32) {  // the LAPIC's interrupts (the syscall's software vector is handled above)
+        handle_interrupt(r.vector);
         return;
     }
     if (r.vector < abi::kVectorSlots && r.vector != kVecPageFault)  // #PF counted after syscall/M2P triage
@@ -125,8 +175,6 @@ void handle_guest_trap(GuestRegs& r) {
     case kVecOverflow:
     case kVecDebug: deliver_exception(r, static_cast<unsigned>(r.vector), false, 0); return;
     default:
-        if (r.vector >= 32)
-            panic_regs(&r, "unexpected interrupt vector %lu", r.vector);
         deliver_exception(r, static_cast<unsigned>(r.vector), vector_has_error_code(r.vector),
                           static_cast<uint32_t>(r.error_code));
         return;
@@ -138,14 +186,24 @@ void handle_guest_trap(GuestRegs& r) {
 extern "C" void trap_entry(GuestRegs* regs) {
     GuestRegs& r = *regs;
     if ((r.cs & 3) == 0) {
-        handle_monitor_fault(r);
-        return;
+        if (r.vector >= 32) {  // an interrupt woke the monitor's idle hlt
+            handle_interrupt(r.vector);
+            return;
+        }
+        if (!is_exit_iret(r.rip)) {
+            handle_monitor_fault(r);
+            return;
+        }
+        reflect_exit_fault(r);  // `r` now goes to the guest, through the nested exit
+    } else {
+        if (quirks::probe_active())
+            quirks::on_probe_trap(r);
+        handle_guest_trap(r);
     }
-    if (quirks::probe_active())
-        quirks::on_probe_trap(r);
-    handle_guest_trap(r);
     CpuInfo* ci = this_cpu();
-    ci->vcpu->counters->guest_exits++;
+    Vcpu& v = *ci->vcpu;
+    before_guest_exit(r, v);
+    v.counters->guest_exits++;
     xpti::before_exit(ci);
 }
 

@@ -8,7 +8,9 @@
 
 namespace monitor::xpti {
 
-PerVcpu the_xpti[layout::kMaxVcpus];
+static_assert(pt::xpti::kMonitorSlotFirst == layout::kMonitorSlotFirst &&
+              pt::xpti::kMonitorSlotLast == layout::kMonitorSlotLast);
+
 bool cached_roots_have_pcids = false;
 
 void HwMachine::count(pt::xpti::Event e, uint64_t n) {
@@ -59,7 +61,7 @@ const char* opt_list(uint32_t opts, char (&buf)[160]) {
 
 void init(Vcpu& v) {
     const abi::BootInfo& b = domain().boot;
-    PerVcpu& x = the_xpti[v.id];
+    PerVcpu& x = v.xpti;
     x.hw.counters = v.counters;
     const uint32_t opts = b.xpti_opts;
     const bool has_pcid = (cpu::cpuid(1).ecx >> 17) & 1;
@@ -105,7 +107,7 @@ void init(Vcpu& v) {
 
     uint64_t roots[layout::kXptiRootsPerVcpu];
     for (unsigned k = 0; k < layout::kXptiRootsPerVcpu; ++k)
-        roots[k] = b.xpti_roots_gpa + (uint64_t{v.id} * layout::kXptiRootsPerVcpu + k) * layout::kPageSize;
+        roots[k] = layout::xpti_root_gpa(b.xpti_roots_gpa, v.id, k);
     CpuInfo* ci = cpu_info_of(v.id);
     x.engine.init(&x.hw, &x.mem, p, roots, layout::kXptiRootsPerVcpu, &ci->root_pgt_changed);
     x.engine.bind({&ci->monitor_cr3, &ci->pv_cr3});
@@ -130,7 +132,7 @@ void flush_one(abi::FlushReason reason, uint64_t va) { engine(current()).flush_o
 
 void table_entry_changed_slow() {
     for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id)
-        the_xpti[id].engine.table_entry_changed();
+        vcpu(id).xpti.engine.table_entry_changed();
 }
 
 void l4_validated(uint64_t l4_mfn, const pt::xpti::SlotMask& in_use) { summary_create(l4_mfn, in_use); }
@@ -138,13 +140,13 @@ void l4_validated(uint64_t l4_mfn, const pt::xpti::SlotMask& in_use) { summary_c
 void l4_entry_written(uint64_t l4_mfn, unsigned slot, uint64_t entry) {
     summary_update(l4_mfn, slot, (entry & pt::kPresent) != 0);
     for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id)
-        the_xpti[id].engine.l4_entry_written(l4_mfn << layout::kPageShift, slot);
+        vcpu(id).xpti.engine.l4_entry_written(l4_mfn << layout::kPageShift, slot);
 }
 
 void l4_released(uint64_t l4_mfn) {
     summary_drop(l4_mfn);
     for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id)
-        the_xpti[id].engine.l4_released(l4_mfn << layout::kPageShift);
+        vcpu(id).xpti.engine.l4_released(l4_mfn << layout::kPageShift);
 }
 
 void leak_into_restricted_root() {

@@ -36,7 +36,7 @@ import sys
 
 SCHEMA = "pvvmm-stats"
 VERSION = 1
-OUTCOMES = {"poweroff", "crash", "reboot", "monitor-panic", "timeout"}
+OUTCOMES = {"poweroff", "crash", "reboot", "monitor-panic", "timeout", "stopped"}
 HOST_COUNTERS = ("bare_round_trip_median_cycles", "bare_round_trip_min_cycles", "quirk_bits")
 # The per-vCPU keys README.md promises; the rest come from the counter table
 # and are checked only for their shape.

@@ -19,12 +19,12 @@
 #include <fmt/format.h>
 
 #include "guest-abi/boot_info.hpp"
+#include "guest-abi/layout.hpp"
 #include "pagetables/pagetables.hpp"
 #include "vmm/domain/builder.hpp"
 #include "vmm/domain/domain_layout.hpp"
 #include "vmm/elf/guest_image.hpp"
 #include "vmm/guest_tables.hpp"
-#include "vmm/layout.hpp"
 #include "vmm/memory.hpp"
 #include "vmm/monitor_image.hpp"
 

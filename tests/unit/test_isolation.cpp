@@ -12,9 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "guest-abi/layout.hpp"
 #include "pagetables/pagetables.hpp"
 #include "vmm/isolation/isolation_check.hpp"
-#include "vmm/layout.hpp"
 
 namespace {
 
@@ -94,9 +94,7 @@ struct Machine {
     uint64_t leaves_per_root = 0;
     Scope scope{kRootsGpa, kVcpus, kMemorySize, layout::kDomainFirstMfn, kRamBytes / kPage};
 
-    static uint64_t root(uint32_t cpu, uint32_t k = 0) {
-        return kRootsGpa + (uint64_t{cpu} * layout::kXptiRootsPerVcpu + k) * kPage;
-    }
+    static uint64_t root(uint32_t cpu, uint32_t k = 0) { return layout::xpti_root_gpa(kRootsGpa, cpu, k); }
 
     Machine() {
         for (uint32_t cpu = 0; cpu < kVcpus; ++cpu) {

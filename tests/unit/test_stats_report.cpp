@@ -7,7 +7,7 @@
 #include "cli/stats_report.hpp"
 #include "guest-abi/counters.hpp"
 #include "guest-abi/host_quirk_names.hpp"
-#include "guest-abi/hypercall_names.hpp"
+#include "guest-abi/hypercalls.hpp"
 
 #include <unistd.h>
 #include <catch.hpp>

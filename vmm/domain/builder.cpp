@@ -5,9 +5,9 @@
 
 #include <cstring>
 
+#include "guest-abi/layout.hpp"
 #include "pagetables/pagetables.hpp"
 #include "vmm/guest_tables.hpp"
-#include "vmm/layout.hpp"
 
 namespace pvvmm::domain {
 

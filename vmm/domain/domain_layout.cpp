@@ -1,6 +1,6 @@
 #include "vmm/domain/domain_layout.hpp"
 
-#include "vmm/layout.hpp"
+#include "guest-abi/layout.hpp"
 
 namespace pvvmm::domain {
 

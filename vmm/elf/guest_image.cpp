@@ -1,7 +1,7 @@
 #include "vmm/elf/guest_image.hpp"
 
+#include "guest-abi/layout.hpp"
 #include "vmm/elf/xen_features.hpp"
-#include "vmm/layout.hpp"
 
 #include <stdint.h>
 #include <xen/xen.h>

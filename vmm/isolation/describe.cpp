@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "guest-abi/layout.hpp"
 #include "pagetables/entry.hpp"
-#include "vmm/layout.hpp"
 
 namespace pvvmm::isolation {
 

@@ -18,9 +18,9 @@
 #include <array>
 #include <unordered_map>
 
+#include "guest-abi/layout.hpp"
 #include "pagetables/entry.hpp"
 #include "vmm/isolation/describe.hpp"
-#include "vmm/layout.hpp"
 
 namespace pvvmm::isolation {
 namespace {
@@ -257,7 +257,7 @@ Report check_restricted_roots(const ReadEntry& read, const Scope& scope) {
     }
     for (uint32_t vcpu = 0; vcpu < scope.nr_vcpus; ++vcpu)
         for (uint32_t k = 0; k < layout::kXptiRootsPerVcpu; ++k) {
-            const uint64_t root_pa = scope.roots_gpa + (uint64_t{vcpu} * layout::kXptiRootsPerVcpu + k) * kPageSize;
+            const uint64_t root_pa = layout::xpti_root_gpa(scope.roots_gpa, vcpu, k);
             RootWalk(read, scope, vcpu, k, report).walk(root_pa);
         }
     return report;

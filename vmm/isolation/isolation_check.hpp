@@ -16,7 +16,7 @@ namespace pvvmm::isolation {
 
 // What to walk and what the guest owns.
 struct Scope {
-    uint64_t roots_gpa = 0;  // BootInfo::xpti_roots_gpa: vCPU v root k at + (v * kXptiRootsPerVcpu + k) pages
+    uint64_t roots_gpa = 0;  // BootInfo::xpti_roots_gpa (layout::xpti_root_gpa)
     uint32_t nr_vcpus = 0;
     uint64_t memory_size = 0;    // guest-physical bytes: a table beyond is a violation, never read
     uint64_t ram_first_mfn = 0;  // the domain's RAM, all guest slots may map (besides shared_info)

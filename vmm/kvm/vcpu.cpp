@@ -90,6 +90,20 @@ Result<void> Vcpu::set_single_step(bool on) const {
     return {};
 }
 
+Result<void> Vcpu::make_runnable() const {
+    kvm_mp_state state{};
+    state.mp_state = KVM_MP_STATE_RUNNABLE;
+    PVVMM_VCPU_IOCTL(KVM_SET_MP_STATE, &state, set)
+    return {};
+}
+
+Result<uint32_t> Vcpu::tsc_khz() const {
+    const int khz = ::ioctl(fd_.get(), KVM_GET_TSC_KHZ, 0);
+    if (khz <= 0)
+        return host_error("ioctl KVM_GET_TSC_KHZ on vCPU {} failed: {}", id_, std::strerror(errno));
+    return static_cast<uint32_t>(khz);
+}
+
 #undef PVVMM_VCPU_IOCTL
 
 }  // namespace pvvmm::kvm

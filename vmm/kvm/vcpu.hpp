@@ -35,6 +35,10 @@ public:
     // Zero TSC offset so guest ring 0 and ring 3 (and all vCPUs) read one TSC.
     [[nodiscard]] Result<void> set_tsc_offset(int64_t offset) const;
     [[nodiscard]] Result<void> set_single_step(bool on) const;
+    // With an in-kernel LAPIC, vCPUs other than 0 start waiting for a SIPI.
+    [[nodiscard]] Result<void> make_runnable() const;
+    // The guest's TSC frequency in kHz.
+    [[nodiscard]] Result<uint32_t> tsc_khz() const;
 
 private:
     Vcpu(uint32_t id, Fd fd, kvm_run* run, size_t run_size)

@@ -37,4 +37,21 @@ Result<Fd> Vm::create_vcpu_fd(uint32_t id) const {
     return Fd{fd};
 }
 
+Result<void> Vm::create_irqchip() const {
+    if (::ioctl(fd_.get(), KVM_CREATE_IRQCHIP, 0) < 0)
+        return host_error("ioctl KVM_CREATE_IRQCHIP failed: {}", std::strerror(errno));
+    return {};
+}
+
+Result<void> Vm::signal_msi(uint32_t apic_id, uint32_t vector) const {
+    kvm_msi msi{};
+    msi.address_lo = 0xfee00000u | ((apic_id & 0xff) << 12);  // physical destination
+    msi.address_hi = apic_id & ~0xffu;                        // x2APIC ids above 255
+    msi.data = vector;                                        // fixed, edge
+    if (::ioctl(fd_.get(), KVM_SIGNAL_MSI, &msi) < 0)
+        return host_error("ioctl KVM_SIGNAL_MSI (APIC {}, vector {:#x}) failed: {}", apic_id, vector,
+                          std::strerror(errno));
+    return {};
+}
+
 }  // namespace pvvmm::kvm

@@ -40,7 +40,7 @@
 #define CPUINFO_EXIT_PATH (REGS_SIZE + 0x38)
 #define CPUINFO_SIZE 0x100
 
-/* Per-CPU area offsets (mirror layout::percpu in vmm/layout.hpp). */
+/* Per-CPU area offsets (mirror layout::percpu in guest-abi/layout.hpp). */
 #define PERCPU_VIRT_STRIDE 0x100000
 #define PERCPU_STUB_OFFSET 0x0000
 #define PERCPU_STACK_TOP 0x8000
@@ -48,6 +48,12 @@
 
 /* Software vector number for syscall entries (above the 256 IDT vectors). */
 #define VECTOR_SYSCALL 0x100
+/* Interrupt vectors of the local APIC (monitor/arch/x86_64/lapic.hpp); the
+ * host's kick must match layout::kHostKickVector. */
+#define VECTOR_LAPIC_TIMER 0xf0
+#define VECTOR_HOST_KICK 0xf1
+#define VECTOR_IPI 0xf2
+#define VECTOR_SPURIOUS 0xff
 
 #define MONITOR_CS 0xe008
 #define MONITOR_DS 0xe010

@@ -1,11 +1,12 @@
 #include "monitor/arch/x86_64/descriptors.hpp"
 
+#include "guest-abi/layout.hpp"
 #include "monitor/arch/x86_64/asm_offsets.hpp"
 #include "monitor/arch/x86_64/cpu.hpp"
 #include "monitor/arch/x86_64/regs.hpp"
-#include "vmm/layout.hpp"
 
-extern "C" const uint64_t idt_stubs_plain[32], idt_stubs_flag[32], idt_stubs_sign[32];
+// Per entry path: the 32 exception stubs, then one per interrupt_vectors[].
+extern "C" const uint64_t idt_stubs_plain[36], idt_stubs_flag[36], idt_stubs_sign[36];
 extern "C" void entry_plain(), entry_flag(), entry_sign(), exit_plain(), exit_flag(), exit_sign();
 // Where enter_frame (the first entry into the guest) jumps: this path's exit.
 
@@ -99,18 +100,20 @@ struct Emitter {
 // it, switch to this CPU's frame, and build the same frame an exception
 // would have produced. (On hosts where syscall stays in ring 3 this page is
 // supervisor-only, so the CPL3 fetch faults instead; see traps/.)
-void write_syscall_stub(uint32_t cpu, EntryPath path) {
+// One stub per entry MSR: LSTAR's frames say CS 0xe033, CSTAR's (a syscall
+// from 32-bit user code) 0xe023, which picks the guest's syscall32 callback.
+void write_syscall_stub(uint32_t cpu, EntryPath path, uint64_t offset, uint16_t cs) {
     const uint64_t base = layout::percpu_virt(cpu);
     const uint64_t scratch = base + PERCPU_CPUINFO_OFFSET + CPUINFO_SCRATCH_RSP;
     const uint64_t frame_top = base + PERCPU_CPUINFO_OFFSET + REGS_SIZE;
-    Emitter e{reinterpret_cast<uint8_t*>(layout::direct_map(layout::percpu_gpa(cpu) + PERCPU_STUB_OFFSET)),
-              base + PERCPU_STUB_OFFSET};
+    Emitter e{reinterpret_cast<uint8_t*>(layout::direct_map(layout::percpu_gpa(cpu) + PERCPU_STUB_OFFSET + offset)),
+              base + PERCPU_STUB_OFFSET + offset};
     e.b(0x48), e.b(0x89), e.b(0x25), e.riprel(scratch);    // mov %rsp, scratch(%rip)
     e.b(0x48), e.b(0x8d), e.b(0x25), e.riprel(frame_top);  // lea frame_top(%rip), %rsp
     e.b(0x68), e.d32(GUEST_SS);                            // push $ss
     e.b(0xff), e.b(0x35), e.riprel(scratch);               // push scratch(%rip)  (rsp)
     e.b(0x41), e.b(0x53);                                  // push %r11           (rflags)
-    e.b(0x68), e.d32(GUEST_CS64);                          // push $cs
+    e.b(0x68), e.d32(cs);                                  // push $cs
     e.b(0x51);                                             // push %rcx           (rip)
     e.b(0x6a), e.b(0x00);                                  // push $0             (error code)
     e.b(0x68), e.d32(VECTOR_SYSCALL);                      // push $VECTOR_SYSCALL
@@ -123,6 +126,15 @@ unsigned normal_ist(unsigned v) { return v == 2 ? kIstNmi : v == 8 ? kIstDf : v 
 
 void set_normal_gate(IdtGate* table, const uint64_t* stubs, unsigned v) {
     set_gate(table, v, stubs[v], normal_dpl(v), normal_ist(v));
+}
+
+// DPL 0: a guest's `int $0xf0` is a #GP (Xen's semantics for an unregistered
+// soft interrupt), never a fake interrupt.
+constexpr unsigned interrupt_vectors[] = {VECTOR_LAPIC_TIMER, VECTOR_HOST_KICK, VECTOR_IPI, VECTOR_SPURIOUS};
+
+void set_interrupt_gates(IdtGate* table, const uint64_t* stubs) {
+    for (unsigned i = 0; i < 4; ++i)
+        set_gate(table, interrupt_vectors[i], stubs[32 + i], 0, 0);
 }
 
 }  // namespace
@@ -143,7 +155,9 @@ void use_entry_path(uint32_t cpu, EntryPath path) {
     // Each CPU has its own IDT, so the restricted root maps only its own.
     for (unsigned v = 0; v < 32; ++v)
         set_normal_gate(cpu_idt(cpu), stubs_for(path), v);
-    write_syscall_stub(cpu, path);
+    set_interrupt_gates(cpu_idt(cpu), stubs_for(path));
+    write_syscall_stub(cpu, path, 0, GUEST_CS64);
+    write_syscall_stub(cpu, path, layout::percpu::kCstarStubOffset, layout::selector::kGuestCs32);
     // Per CPU: a global here let a late secondary vCPU's set-up switch vCPU 0's
     // first exit to the plain path under XPTI (CR3 0 at the next entry).
     cpu_info_of(cpu)->exit_path = exit_for(path);
@@ -172,9 +186,10 @@ void setup_cpu_descriptors(uint32_t cpu) {
 
     use_entry_path(cpu, EntryPath::Plain);
     load_cpu_idt();
-    cpu::wrmsr(cpu::kMsrStar, (static_cast<uint64_t>(0xe023) << 48) | (static_cast<uint64_t>(MONITOR_CS) << 32));
+    cpu::wrmsr(cpu::kMsrStar,
+               (static_cast<uint64_t>(layout::selector::kGuestCs32) << 48) | (static_cast<uint64_t>(MONITOR_CS) << 32));
     cpu::wrmsr(cpu::kMsrLstar, base + PERCPU_STUB_OFFSET);
-    cpu::wrmsr(cpu::kMsrCstar, base + PERCPU_STUB_OFFSET);
+    cpu::wrmsr(cpu::kMsrCstar, base + PERCPU_STUB_OFFSET + layout::percpu::kCstarStubOffset);
     cpu::wrmsr(cpu::kMsrSfmask,
                cpu::kRflagsTf | cpu::kRflagsIf | cpu::kRflagsDf | cpu::kRflagsAc | cpu::kRflagsNt | cpu::kRflagsIopl);
 }

@@ -63,7 +63,12 @@ monitor_boot:
 	popq %rsi
 	popq %rdi
 	add $16, %rsp		/* vector, error code */
-	iretq
+	/* Every way out: a fault of this iretq (a guest frame the CPU refuses)
+	 * is the guest's, not the monitor's (traps/trap_entry.cpp). */
+	.pushsection .exit_iret, "a"
+	.quad 9f
+	.popsection
+9:	iretq
 .endm
 
 /* rbx = this CPU's CpuInfo, from any of its stacks (per-CPU areas are
@@ -109,12 +114,20 @@ stub_\variant\()_\vec:
 	STUB \variant, 2, 0, entry_\variant\()_nested
 	STUB \variant, 18, 0, entry_\variant\()_nested
 	STUB \variant, 8, 1, entry_\variant\()_nested
+/* Local APIC interrupts: from the guest or from the monitor's idle hlt. */
+.irp v, VECTOR_LAPIC_TIMER, VECTOR_HOST_KICK, VECTOR_IPI, VECTOR_SPURIOUS
+	STUB \variant, \v, 0, entry_\variant
+.endr
 .endm
 
 .macro STUB_TABLE variant
 	.globl idt_stubs_\variant
 idt_stubs_\variant:
 .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.quad stub_\variant\()_\v
+.endr
+	/* interrupt_vectors[] order (descriptors.cpp) */
+.irp v, VECTOR_LAPIC_TIMER, VECTOR_HOST_KICK, VECTOR_IPI, VECTOR_SPURIOUS
 	.quad stub_\variant\()_\v
 .endr
 .endm

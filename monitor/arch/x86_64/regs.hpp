@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest-abi/layout.hpp"
 #include "monitor/arch/x86_64/asm_offsets.hpp"
-#include "vmm/layout.hpp"
 
 namespace monitor {
 
@@ -70,6 +70,8 @@ static_assert(PERCPU_VIRT_STRIDE == layout::kPercpuVirtStride);
 static_assert(sizeof(CpuInfo) == CPUINFO_SIZE);
 static_assert(PERCPU_STACK_TOP == layout::percpu::kStackOffset + layout::percpu::kStackSize);
 static_assert(PERCPU_STUB_OFFSET == layout::percpu::kStubOffset);
+static_assert(MONITOR_CS == layout::selector::kMonitorCs && MONITOR_DS == layout::selector::kMonitorDs);
+static_assert(GUEST_CS64 == layout::selector::kGuestCs64 && GUEST_SS == layout::selector::kGuestSs);
 
 inline CpuInfo* cpu_info_of(uint32_t cpu) {
     return reinterpret_cast<CpuInfo*>(layout::percpu_virt(cpu) + PERCPU_CPUINFO_OFFSET);

@@ -1,0 +1,73 @@
+#include "monitor/pending.hpp"
+
+#include "monitor/arch/x86_64/lapic.hpp"
+#include "monitor/events/evtchn.hpp"
+#include "monitor/hypercall/console.hpp"
+#include "monitor/log.hpp"
+#include "monitor/time/timer.hpp"
+
+namespace monitor {
+
+void post_and_kick(Vcpu& v, uint32_t work) {
+    post(v, work);
+    Vcpu& self = current();
+    if (&v == &self)
+        return;
+    self.counters->ipis_sent++;
+    lapic::send_ipi(v.id, lapic::kVectorIpi);
+}
+
+namespace {
+
+void take_host_posts(Vcpu& v) {
+    const uint32_t posts = __atomic_exchange_n(&v.channel->posted, 0, __ATOMIC_SEQ_CST);
+    if (posts & abi::kPostConsoleInput)
+        console_input_arrived();
+}
+
+}  // namespace
+
+void do_background_work(Vcpu& v) {
+    for (;;) {
+        const uint32_t work = __atomic_fetch_and(&v.pending, kPendingEvent, __ATOMIC_SEQ_CST) & ~kPendingEvent;
+        if (work == 0)
+            return;
+        if (work & kPendingHost)
+            take_host_posts(v);
+        if (work & kPendingTimer)
+            timer::expire(v);
+    }
+}
+
+void do_pending_work(GuestRegs& r, Vcpu& v) {
+    do_background_work(v);
+    if (__atomic_load_n(&v.pending, __ATOMIC_RELAXED) & kPendingEvent)
+        events::deliver_upcall(r, v);
+}
+
+void wait_for_interrupt() {
+    current().counters->idle_halts++;
+    asm volatile("sti; hlt; cli" ::: "memory");
+}
+
+void handle_interrupt(uint64_t vector) {
+    Vcpu& v = current();
+    switch (vector) {
+    case lapic::kVectorTimer:
+        v.counters->timer_interrupts++;
+        post(v, kPendingTimer);
+        break;
+    case lapic::kVectorHostKick:
+        v.counters->host_kicks++;
+        post(v, kPendingHost);
+        break;
+    case lapic::kVectorIpi:
+        v.counters->ipis_received++;  // the sender posted the work
+        break;
+    case lapic::kVectorSpurious: return;  // no EOI for a spurious interrupt
+    default: panic("unexpected interrupt vector %#lx", vector);
+    }
+    lapic::eoi();
+}
+
+}  // namespace monitor

@@ -1,0 +1,44 @@
+// Work a vCPU does on its way back to the guest, in one place, as Xen's
+// test_all_events and NOVA's hazard mask: whoever affects a vCPU (a timer,
+// the host, another vCPU, an event) posts a bit in its pending mask and
+// kicks it; only the vCPU itself takes the bits and touches the state they
+// are about. Every way out to the guest goes through before_guest_exit().
+#pragma once
+
+#include <stdint.h>
+
+#include "monitor/arch/x86_64/regs.hpp"
+#include "monitor/state.hpp"
+
+namespace monitor {
+
+enum PendingWork : uint32_t {
+    kPendingEvent = 1u << 0,  // an event upcall may be deliverable (vcpu_info says)
+    kPendingTimer = 1u << 1,  // the LAPIC timer fired: expire this vCPU's timers
+    kPendingHost = 1u << 2,   // the host posted work (HostChannel::posted)
+};
+
+inline void post(Vcpu& v, uint32_t work) { __atomic_fetch_or(&v.pending, work, __ATOMIC_SEQ_CST); }
+// post(), then wake `v` with an IPI if it is another vCPU (this one sees
+// the bit on its way out, or in its idle loop).
+void post_and_kick(Vcpu& v, uint32_t work);
+
+// The work that needs no guest frame (timers, the host's posts); it may
+// post kPendingEvent. Loops until only that is left.
+void do_background_work(Vcpu& v);
+// All of it, then the event upcall if one is deliverable (it rewrites `r`
+// into the guest's event callback).
+void do_pending_work(GuestRegs& r, Vcpu& v);
+inline void before_guest_exit(GuestRegs& r, Vcpu& v) {
+    if (__atomic_load_n(&v.pending, __ATOMIC_RELAXED)) [[unlikely]]
+        do_pending_work(r, v);
+}
+
+// Sleeps in hlt with interrupts on until one arrives; the host sees an
+// idle vCPU (KVM's in-kernel halt), not a spinning one.
+void wait_for_interrupt();
+
+// Every interrupt (vector >= 32), from the guest or from wait_for_interrupt.
+void handle_interrupt(uint64_t vector);
+
+}  // namespace monitor
