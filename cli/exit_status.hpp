@@ -14,6 +14,10 @@ enum ExitStatus : int {
     kExitStopped = 7,       // stopped from the console with Ctrl-]
 };
 
+inline constexpr const char* kConsoleHelp =
+    "Console: the guest's console output goes to stdout, pvvmm's logs to stderr; stdin is the console's input\n"
+    "(on a terminal it is put in raw mode, keys go to the guest, and Ctrl-] stops the guest).";
+
 inline constexpr const char* kExitStatusHelp =
     "Exit status: 0 guest powered off, 1 guest crashed, 2 bad input (options or guest ELF),\n"
     "3 guest rebooted, 4 monitor panic or KVM failure, 5 --timeout expired,\n"

@@ -74,7 +74,7 @@ void add_run_command(CLI::App& app, RunArgs& a) {
     // Failure injection for pvvmm's own tests; not shown in --help.
     run->add_option("--test-hook", a.test_hook, "none, panic or triple-fault")
         ->group("");  // see the parser below for all names
-    run->footer(kExitStatusHelp);
+    run->footer(std::string(kConsoleHelp) + "\n" + kExitStatusHelp);
 }
 
 namespace {

@@ -71,11 +71,12 @@ struct Counters {
     uint64_t host_kicks;        // the host's MSIs (it posted work)
     uint64_t ipis_sent;         // kicks of other vCPUs
     uint64_t ipis_received;
-    uint64_t blocks;               // SCHEDOP_block
-    uint64_t polls;                // SCHEDOP_poll
-    uint64_t idle_halts;           // hlt with nothing to do (woken by an interrupt)
-    uint64_t console_input_bytes;  // bytes put into the console ring's input half
-    uint64_t exit_faults;          // iretq to the guest faulted: reflected to the guest (or crash)
+    uint64_t blocks;                // SCHEDOP_block
+    uint64_t polls;                 // SCHEDOP_poll
+    uint64_t idle_halts;            // hlt with nothing to do (woken by an interrupt)
+    uint64_t console_input_bytes;   // bytes put into the console ring's input half
+    uint64_t exit_faults;           // iretq to the guest faulted: reflected to the guest (or crash)
+    uint64_t log_lines_suppressed;  // monitor log lines over the rate limit
 };
 
 // ---------------------------------------------------------------------------
@@ -315,6 +316,10 @@ inline constexpr CounterField kCounterTable[] = {
      PVVMM_COUNTER_AT(exit_faults),
      .label = "faults returning to the guest",
      .meaning = "iretq to the guest refused by the CPU: the fault reflected to the guest's handler, or a crash"},
+    {.name = "log_lines_suppressed",
+     PVVMM_COUNTER_AT(log_lines_suppressed),
+     .label = "log lines suppressed",
+     .meaning = "monitor log lines dropped by the rate limit (20 a second per vCPU, errors never)"},
     {.name = "hypercalls",
      PVVMM_COUNTER_AT(hypercalls),
      .index = CounterIndex::HypercallNumber,

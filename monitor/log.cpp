@@ -10,16 +10,68 @@ namespace monitor {
 
 abi::HostChannel& channel() { return *this_cpu()->vcpu->channel; }
 
+namespace {
+
+// A guest can make the monitor log in a loop (an unknown hypercall, say):
+// below Error, each vCPU logs at most kBurst lines at once and kPerSecond
+// a second after that, and says how many it dropped.
+constexpr uint32_t kBurst = 20, kPerSecond = 20;
+
+bool within_budget(Vcpu& v) {
+    LogBudget& b = v.log_budget;
+    const uint64_t tsc_per_line = domain().boot.tsc_khz * 1000 / kPerSecond;
+    if (tsc_per_line == 0)
+        return true;
+    const uint64_t now = cpu::rdtsc();
+    if (const uint64_t earned = (now - b.refilled_tsc) / tsc_per_line; earned > 0) {
+        b.spent = earned >= b.spent ? 0 : b.spent - static_cast<uint32_t>(earned);
+        b.refilled_tsc = now;
+    }
+    if (b.spent >= kBurst) {
+        ++b.suppressed;
+        v.counters->log_lines_suppressed++;
+        return false;
+    }
+    ++b.spent;
+    return true;
+}
+
+void emit(LogLevel level, const char* fmt, va_list ap) {
+    auto& ch = channel();
+    ch.log_len = static_cast<uint32_t>(vformat(ch.log, abi::kLogBufSize, fmt, ap));
+    ch.log_level = static_cast<uint32_t>(level);
+    cpu::outl(layout::port::kLog, 0);
+}
+
+void emit_line(LogLevel level, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    emit(level, fmt, ap);
+    va_end(ap);
+}
+
+}  // namespace
+
+void report_suppressed_logs() {
+    Vcpu& v = *this_cpu()->vcpu;
+    if (v.log_budget.suppressed == 0)
+        return;
+    emit_line(LogLevel::Warn, "%lu log lines suppressed (more than %u a second)", v.log_budget.suppressed, kPerSecond);
+    v.log_budget.suppressed = 0;
+}
+
 void log(LogLevel level, const char* fmt, ...) {
     if (static_cast<uint32_t>(level) < domain().boot.log_level)
         return;  // filtered here: each line costs a VM exit
-    auto& ch = channel();
+    if (level < LogLevel::Error) {
+        if (!within_budget(*this_cpu()->vcpu))
+            return;
+        report_suppressed_logs();
+    }
     va_list ap;
     va_start(ap, fmt);
-    ch.log_len = static_cast<uint32_t>(vformat(ch.log, abi::kLogBufSize, fmt, ap));
+    emit(level, fmt, ap);
     va_end(ap);
-    ch.log_level = static_cast<uint32_t>(level);
-    cpu::outl(layout::port::kLog, 0);
 }
 
 void panic_regs(const GuestRegs* regs, const char* fmt, ...) {

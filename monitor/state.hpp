@@ -54,6 +54,13 @@ struct VcpuTime {
     uint64_t runstate_va = 0;  // VCPUOP_register_runstate_memory_area; 0: none
 };
 
+// monitor/log.cpp's rate limit on this vCPU's log lines.
+struct LogBudget {
+    uint64_t refilled_tsc = 0;
+    uint32_t spent = 0;  // of the burst
+    uint64_t suppressed = 0;
+};
+
 struct Vcpu {
     uint32_t id = 0;
     CpuInfo* cpu_info = nullptr;
@@ -78,6 +85,7 @@ struct Vcpu {
     xpti::PerVcpu xpti;
     VcpuEvents events;
     VcpuTime time;
+    LogBudget log_budget;
 };
 
 struct Domain {

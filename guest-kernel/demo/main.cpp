@@ -1,11 +1,13 @@
 // The bundled demo guest: greets, shows what the domain builder handed it
 // in start_info, and powers off. It needs only console_io and sched_op.
 // With `--cmdline echo` it echoes console input instead (the PV console's
-// input half: SCHEDOP_poll on the console port, the ring's input).
+// input half: SCHEDOP_poll on the console port, the ring's input); with
+// `--cmdline block=SECONDS` it sleeps that long in SCHEDOP_poll.
 #include "../lib/console.hpp"
 #include "../lib/cpu.hpp"
 #include "../lib/hypercall.hpp"
 #include "../lib/physmap.hpp"
+#include "../lib/pvclock.hpp"
 #include "../lib/runtime.hpp"
 #include "../lib/shared_info.hpp"
 
@@ -67,11 +69,56 @@ unsigned echo_console(const start_info& info) {
     }
 }
 
+// `--cmdline block=SECONDS`: one SCHEDOP_poll on no port with that timeout,
+// so the vCPU sleeps in the host (tests measure what that costs it).
+unsigned block_for(const start_info& info, const char* seconds_text) {
+    if (xen_shared::map(info) != 0) {
+        print("demo: block: no shared_info\n");
+        return SHUTDOWN_crash;
+    }
+    uint64_t seconds = 0;
+    for (const char* c = seconds_text; *c >= '0' && *c <= '9'; ++c)
+        seconds = seconds * 10 + static_cast<uint64_t>(*c - '0');
+    const uint64_t start = pvclock::system_time_ns();
+    sched_poll poll{};
+    poll.nr_ports = 0;
+    poll.timeout = start + seconds * 1'000'000'000;
+    const long rc = hv::sched_op(SCHEDOP_poll, &poll);
+    const uint64_t slept = pvclock::system_time_ns() - start;
+    print("demo: blocked %lu.%03lu s (poll returned %ld)\n", slept / 1'000'000'000, slept / 1'000'000 % 1000, rc);
+    return SHUTDOWN_poweroff;
+}
+
 }  // namespace
 
 unsigned guest_main(const start_info& info) {
     if (runtime::command_line_has("echo"))
         return echo_console(info);
+    if (runtime::command_line_has("spin_for_input")) {
+        // No hypercall and no fault while it waits: only the host's kick (an
+        // interrupt into the running guest) can bring the input in.
+        if (console::port() == 0)
+            return SHUTDOWN_crash;
+        print("demo: spinning until input arrives\n");
+        while (!console::input_waiting())
+            asm volatile("pause");
+        print("demo: input noticed while spinning\n");
+        return SHUTDOWN_poweroff;
+    }
+    char seconds[16];
+    if (runtime::command_line_option("block", seconds, sizeof seconds))
+        return block_for(info, seconds);
+    char count[16];
+    if (runtime::command_line_option("unknown_hypercalls", count, sizeof count)) {
+        // A guest hammering the monitor with something it logs (the rate limit's test).
+        unsigned n = 0;
+        for (const char* c = count; *c >= '0' && *c <= '9'; ++c)
+            n = n * 10 + static_cast<unsigned>(*c - '0');
+        for (unsigned i = 0; i < n; ++i)
+            hv::call<60>();
+        print("demo: %u unknown hypercalls made\n", n);
+        return SHUTDOWN_poweroff;
+    }
     print("pvvmm demo guest: hello from a Xen PV guest\n");
     show_start_info(info);
     show_p2m(info);

@@ -114,6 +114,8 @@ long read(char* buffer, size_t max) {
 
 evtchn_port_t port() { return (ring != nullptr || find_ring()) ? ring_port : 0; }
 
+bool input_waiting() { return ring != nullptr && ring->in_cons != ring->in_prod; }
+
 }  // namespace console
 
 void print(const char* format, ...) {

@@ -27,6 +27,8 @@ void end_line();
 long read(char* buffer, size_t max);
 // The console's event channel port (0 if there is no ring).
 evtchn_port_t port();
+// Whether input waits in the ring, without any hypercall (false: no ring).
+bool input_waiting();
 
 }  // namespace console
 

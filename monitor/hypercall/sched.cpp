@@ -27,6 +27,7 @@ constexpr unsigned kMaxPollPorts = 128;  // as Xen
 // Xen's domain_shutdown: a code given earlier (SCHEDOP_shutdown_code) wins.
 void shutdown_domain(uint8_t reason) {
     const uint32_t why = domain().has_shutdown_code ? domain().shutdown_code : reason;
+    report_suppressed_logs();
     log(LogLevel::Debug, "guest shutdown, reason %u", why);
     mm::audit_if_due(true);
     cpu::outl(layout::port::kShutdown, why);

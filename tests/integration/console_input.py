@@ -2,10 +2,13 @@
 """The PV console's input half, end to end, where pvvmm runs (expect_run.sh
 runs this through the selected backend).
 
-usage: console_input.py pipe|pty|pty-escape PVVMM DEMO_ELF
+usage: console_input.py pipe|spin|pty|pty-escape|pty-signal PVVMM DEMO_ELF
 
   pipe        bytes piped into pvvmm's stdin reach the demo guest's console
               ring (`--cmdline echo` echoes them; 'q' powers it off): exit 0
+  spin        input reaches a guest that spins in its own code, with no
+              hypercall or fault (`--cmdline spin_for_input`): only the
+              host's kick, an interrupt into the running vCPU, brings it in
   pty         the same through a terminal: pvvmm puts it in raw mode, keys
               reach the guest one by one, and the terminal's settings are
               as before once pvvmm has exited
@@ -28,6 +31,26 @@ def fail(msg, seen=b""):
     sys.stdout.write(seen.decode(errors="replace"))
     print(f"\nFAIL: {msg}")
     sys.exit(1)
+
+
+def spin(pvvmm, demo):
+    p = subprocess.Popen([pvvmm, "run", "--timeout", "60", "--cmdline", "spin_for_input", demo], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = b""
+    while b"demo: spinning" not in seen:
+        chunk = p.stdout.read1(4096)
+        if not chunk:
+            fail("the guest never started spinning", seen)
+        seen += chunk
+    time.sleep(1)  # well into its loop
+    p.stdin.write(b"x")
+    p.stdin.flush()
+    out, _ = p.communicate(timeout=120)
+    seen += out
+    sys.stdout.write(seen.decode(errors="replace"))
+    if p.returncode != 0 or b"demo: input noticed while spinning" not in seen:
+        fail(f"exit status {p.returncode}: the spinning guest did not see the input")
+    print("ok: input reached a guest spinning in its own code")
 
 
 def pipe(pvvmm, demo):
@@ -131,12 +154,14 @@ def on_terminal(pvvmm, demo, escape):
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("pipe", "pty", "pty-escape", "pty-signal"):
+    if len(sys.argv) != 4 or sys.argv[1] not in ("pipe", "spin", "pty", "pty-escape", "pty-signal"):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     mode, pvvmm, demo = sys.argv[1:]
     if mode == "pipe":
         pipe(pvvmm, demo)
+    elif mode == "spin":
+        spin(pvvmm, demo)
     else:
         on_terminal(pvvmm, demo, {"pty": False, "pty-escape": True, "pty-signal": "signal"}[mode])
 
