@@ -41,7 +41,7 @@ void do_background_work(Vcpu& v) {
 
 void do_pending_work(GuestRegs& r, Vcpu& v) {
     do_background_work(v);
-    if (__atomic_load_n(&v.pending, __ATOMIC_RELAXED) & kPendingEvent)
+    if ((__atomic_load_n(&v.pending, __ATOMIC_RELAXED) & kPendingEvent) || upcall_due(v))
         events::deliver_upcall(r, v);
 }
 

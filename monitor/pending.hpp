@@ -29,8 +29,15 @@ void do_background_work(Vcpu& v);
 // All of it, then the event upcall if one is deliverable (it rewrites `r`
 // into the guest's event callback).
 void do_pending_work(GuestRegs& r, Vcpu& v);
+// Xen's test_all_events looks at vcpu_info itself on every exit: an upcall
+// is due whenever upcall_pending is set and the mask clear, also when the
+// guest set upcall_pending itself or left it set (no kPendingEvent then).
+inline bool upcall_due(const Vcpu& v) {
+    const vcpu_info_t& info = *v.events.info;
+    return __atomic_load_n(&info.evtchn_upcall_pending, __ATOMIC_RELAXED) && !info.evtchn_upcall_mask;
+}
 inline void before_guest_exit(GuestRegs& r, Vcpu& v) {
-    if (__atomic_load_n(&v.pending, __ATOMIC_RELAXED)) [[unlikely]]
+    if (__atomic_load_n(&v.pending, __ATOMIC_RELAXED) || upcall_due(v)) [[unlikely]]
         do_pending_work(r, v);
 }
 

@@ -49,6 +49,7 @@ struct VcpuTime {
     uint64_t poll_deadline_ns = 0;  // SCHEDOP_poll's timeout; 0: none
     uint64_t armed_ns = 0;          // what the LAPIC timer is set to; 0: disarmed
     uint64_t published_ns = 0;      // when vcpu_time_info was last written
+    uint64_t published_tsc = 0;     // its tsc_timestamp (a private copy: the guest can write the page)
     bool blocked = false;           // in SCHEDOP_block/poll: the periodic timer pauses
     vcpu_runstate_info_t runstate{};
     uint64_t runstate_va = 0;  // VCPUOP_register_runstate_memory_area; 0: none

@@ -54,3 +54,18 @@ Outcome test_multicall();
 Outcome test_refusals();
 Outcome test_ldt();
 Outcome test_monitor_probe();
+// Events and time (events_support.hpp).
+Outcome test_evtchn_ops();
+Outcome test_evtchn_mask();
+Outcome test_upcalls();
+Outcome test_block_poll();
+Outcome test_timers();
+Outcome test_timer_accuracy();
+Outcome test_pvclock();
+Outcome test_wallclock();
+Outcome test_runstate();
+Outcome test_callbacks();
+Outcome test_iret_frames();
+Outcome test_evtchn_reset();
+Outcome test_vcpu_info();
+Outcome test_iret_unreadable();  // only when named: it crashes the domain

@@ -71,14 +71,11 @@ unsigned echo_console(const start_info& info) {
 
 // `--cmdline block=SECONDS`: one SCHEDOP_poll on no port with that timeout,
 // so the vCPU sleeps in the host (tests measure what that costs it).
-unsigned block_for(const start_info& info, const char* seconds_text) {
+unsigned block_for(const start_info& info, uint64_t seconds) {
     if (xen_shared::map(info) != 0) {
         print("demo: block: no shared_info\n");
         return SHUTDOWN_crash;
     }
-    uint64_t seconds = 0;
-    for (const char* c = seconds_text; *c >= '0' && *c <= '9'; ++c)
-        seconds = seconds * 10 + static_cast<uint64_t>(*c - '0');
     const uint64_t start = pvclock::system_time_ns();
     sched_poll poll{};
     poll.nr_ports = 0;
@@ -105,18 +102,13 @@ unsigned guest_main(const start_info& info) {
         print("demo: input noticed while spinning\n");
         return SHUTDOWN_poweroff;
     }
-    char seconds[16];
-    if (runtime::command_line_option("block", seconds, sizeof seconds))
+    if (const uint64_t seconds = runtime::command_line_number("block", ~0ull); seconds != ~0ull)
         return block_for(info, seconds);
-    char count[16];
-    if (runtime::command_line_option("unknown_hypercalls", count, sizeof count)) {
+    if (const uint64_t n = runtime::command_line_number("unknown_hypercalls", ~0ull); n != ~0ull) {
         // A guest hammering the monitor with something it logs (the rate limit's test).
-        unsigned n = 0;
-        for (const char* c = count; *c >= '0' && *c <= '9'; ++c)
-            n = n * 10 + static_cast<unsigned>(*c - '0');
-        for (unsigned i = 0; i < n; ++i)
+        for (uint64_t i = 0; i < n; ++i)
             hv::call<60>();
-        print("demo: %u unknown hypercalls made\n", n);
+        print("demo: %lu unknown hypercalls made\n", n);
         return SHUTDOWN_poweroff;
     }
     print("pvvmm demo guest: hello from a Xen PV guest\n");

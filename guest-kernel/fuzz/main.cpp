@@ -1,12 +1,16 @@
 // The fuzzing guest: `--cmdline workload=fuzz:N,seed=S` issues N random
 // hypercalls with random and boundary arguments from kernel mode, and
 // every 8th iteration runs one random instruction in user mode (under a
-// user L4 that maps only its code and stack pages). Arguments are chosen
+// user L4 that maps only its code and stack pages). Events and time
+// (events_fuzz.cpp) are part of it: event channels, vcpu_op, timers,
+// block/poll with a short wake-up always armed, set_callbacks, and random
+// HYPERVISOR_iret frames whose faults come back to the loop. Arguments are chosen
 // so that what a hypercall may legitimately change is the fuzzer's own
 // sandbox, never its code, stack or page tables; everything else must be
 // refused. The monitor must survive, and `pvvmm run --audit` checks its
 // bookkeeping throughout. Ends with one line `fuzz: done ...`.
 #include "../lib/console.hpp"
+#include "../lib/events.hpp"
 #include "../lib/hypercall.hpp"
 #include "../lib/page_table.hpp"
 #include "../lib/panic.hpp"
@@ -15,10 +19,12 @@
 #include "../lib/shared_info.hpp"
 #include "../lib/traps.hpp"
 #include "../lib/user_mode.hpp"
+#include "events_fuzz.hpp"
 #include "rng.hpp"
 #include "user_space.hpp"
 
 extern "C" char fuzz_sandbox[], fuzz_window[], fuzz_switch_stack[];
+extern "C" void fuzz_event_entry();  // iret_fuzz.S
 
 namespace {
 
@@ -27,7 +33,7 @@ using fuzz::Rng;
 constexpr unsigned kSandboxPages = 16;
 constexpr unsigned kFreeFrames = 32;  // at the top of guest memory, never mapped
 
-alignas(4096) uint8_t user_code_page[4096];
+alignas(4096) uint8_t user_code_page[4096];  // fuzz::user_code_page()
 alignas(4096) uint8_t user_stack_page[4096];
 
 struct Targets {
@@ -111,6 +117,10 @@ uint64_t any(Rng& rng) {
 
 uint64_t pte(Rng& rng) { return (frame(rng) << 12) | (rng.next() & 0x8000000000000fff); }
 
+uint64_t sandbox_page(unsigned page) { return page_va(fuzz_sandbox, page % kSandboxPages); }
+
+constexpr fuzz::ArgSource kArgs{pointer, any, boundary_value, sandbox_page};
+
 // ---- kernel-mode hypercalls ----
 
 void fill_sandbox_requests(Rng& rng, unsigned page) {
@@ -127,7 +137,8 @@ void fill_sandbox_requests(Rng& rng, unsigned page) {
 
 long fuzz_one_hypercall(Rng& rng) {
     const uint64_t window = page_va(fuzz_window, static_cast<unsigned>(rng.below(kSandboxPages)));
-    switch (rng.below(16)) {
+    events::disable();  // kernel mode runs with upcalls masked (blocking enables them)
+    switch (rng.below(24)) {
     case 0: {  // mmu_update on the window's L1 entries and random machine addresses
         // Huge counts only with wild arrays: past the filled requests lies
         // stale memory, which could hold real requests.
@@ -176,7 +187,8 @@ long fuzz_one_hypercall(Rng& rng) {
                                                  pointer(rng));
     }
     case 8: return hv::call<__HYPERVISOR_vm_assist>(rng.below(4), rng.below(40));
-    case 9: return hv::call<__HYPERVISOR_sched_op>(rng.chance(2) ? SCHEDOP_yield : 5 + rng.below(60), pointer(rng));
+    case 9:  // no shutdown_code (5) here: a random reason would become the run's exit status
+        return hv::call<__HYPERVISOR_sched_op>(rng.chance(2) ? SCHEDOP_yield : 6 + rng.below(60), pointer(rng));
     case 10: return hv::call<__HYPERVISOR_event_channel_op>(rng.below(20), pointer(rng));
     case 11: {  // multicall of harmless or wild entries
         // Every entry of the page is filled: a huge count reads them all,
@@ -201,6 +213,24 @@ long fuzz_one_hypercall(Rng& rng) {
     }
     case 12: return hv::call<__HYPERVISOR_set_segment_base>(rng.below(6), any(rng));
     case 13: return hv::call<__HYPERVISOR_fpu_taskswitch>(any(rng));
+    case 16:
+    case 17: return fuzz::fuzz_event_channel(rng, kArgs);
+    case 18: return fuzz::fuzz_vcpu_op(rng, kArgs);
+    case 19: return fuzz::fuzz_timer(rng, kArgs);
+    case 20: return fuzz::fuzz_sched_wait(rng, kArgs);
+    case 21: {
+        const long rc = fuzz::fuzz_set_callbacks(rng, kArgs);
+        restore_user_mode_setup();
+        return rc;
+    }
+    case 22: {  // a random iret frame: user targets need the user base pointer
+        if (!restore_user_mode_setup())
+            panic("fuzz: cannot restore the user-mode set-up");
+        const long rc = fuzz::fuzz_iret(rng, kArgs);
+        if (!restore_user_mode_setup())
+            panic("fuzz: cannot restore the user-mode set-up after an iret probe");
+        return rc;
+    }
     case 14: {  // hypercalls that do not exist
         const uint64_t nr = 33 + rng.below(60);
         long rc = -1;
@@ -212,9 +242,9 @@ long fuzz_one_hypercall(Rng& rng) {
         }
         return rc;
     }
-    default: {  // callback_op with random types, then the real ones again
+    default: {  // callback_op with random types (every one), then the real ones again
         callback_register cb{};
-        cb.type = static_cast<uint16_t>(rng.below(10));
+        cb.type = static_cast<uint16_t>(rng.chance(8) ? rng.next() : rng.below(10));
         cb.flags = static_cast<uint16_t>(rng.below(4));
         cb.address = rng.chance(2) ? any(rng) : boundary_value(rng);
         const long rc = hv::callback_op(rng.below(4), rng.chance(3) ? reinterpret_cast<void*>(pointer(rng)) : &cb);
@@ -227,7 +257,9 @@ long fuzz_one_hypercall(Rng& rng) {
 // ---- user mode ----
 
 // One random instruction, then ud2s: opcodes that transfer control are
-// left out so that user code cannot loop (there is no timer to stop it).
+// left out of the first byte so that user code rarely loops; its operand
+// bytes may still decode as a jump, so a watchdog (VIRQ_TIMER, 20 ms)
+// ends the excursion if it does (events_fuzz.cpp).
 void write_random_instruction(Rng& rng) {
     auto* code = user_code_page;
     for (unsigned i = 0; i < 4096; i += 2) {
@@ -255,8 +287,14 @@ void write_random_instruction(Rng& rng) {
         }
         break;
     }
-    for (unsigned i = 0; i < 12; ++i)
-        code[n++] = static_cast<uint8_t>(rng.below(256));
+    // Operand bytes, which may also run as instructions of their own. No
+    // 0xcf: a 32-bit IRET whose popped EFLAGS has VM set enters virtual-8086
+    // mode under QEMU's emulated CPU even in long mode at CPL 3 (a real CPU
+    // raises #GP), and the monitor then sees an impossible frame (CS 0).
+    for (unsigned i = 0; i < 12; ++i) {
+        const uint8_t byte = static_cast<uint8_t>(rng.below(256));
+        code[n++] = byte == 0xcf ? 0x90 : byte;
+    }
 }
 
 unsigned user_faults = 0, user_syscalls = 0;
@@ -280,17 +318,32 @@ bool restore_user_mode_setup() {
     sys.type = CALLBACKTYPE_syscall;
     sys.flags = CALLBACKF_mask_events;
     sys.address = reinterpret_cast<xen_callback_t>(user_mode_syscall_callback);
+    callback_register event{};  // the library's upcall entry behind the user-mode watchdog
+    event.type = CALLBACKTYPE_event;
+    event.address = reinterpret_cast<xen_callback_t>(fuzz_event_entry);
     return hv::mmuext_op(&op, 1, &done, DOMID_SELF) == 0 && hv::callback_op(CALLBACKOP_register, &sys) == 0 &&
            hv::call<__HYPERVISOR_stack_switch>(FLAT_KERNEL_SS, physmap::address_of(fuzz_switch_stack) + 4096) == 0 &&
-           traps::install().trap_table == 0;
+           traps::install().trap_table == 0 && hv::callback_op(CALLBACKOP_register, &event) == 0;
 }
+
+bool tracing = false;    // `trace` on the command line
+bool show_only = false;  // `show=N`: print iteration N's user code instead of running it, then stop
 
 void run_user_instruction(Rng& rng) {
     if (!restore_user_mode_setup())
         panic("fuzz: cannot restore the user-mode set-up");
     write_random_instruction(rng);
+    if (tracing || show_only) {
+        const uint8_t* c = user_code_page;
+        print("fuzz:   user code %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x\n", c[0], c[1],
+              c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13]);
+        if (show_only)
+            return;
+    }
+    fuzz::arm_user_watchdog();
     if (user_mode_enter(fuzz::kUserCodeVa, fuzz::kUserStackVa + 4096 - 64) != user_mode::kFaulted)
         ++user_syscalls;
+    fuzz::disarm_user_watchdog();
 }
 
 // ---- set-up ----
@@ -318,7 +371,7 @@ bool parse_workload(uint64_t& iterations, uint64_t& seed) {
     return *p == 0;
 }
 
-bool set_up(const start_info& info) {
+bool set_up(const start_info& info, Rng& rng) {
     if (xen_shared::map(info) != 0 || traps::install().trap_table != 0) {
         print("fuzz: set-up of shared_info or the trap table failed\n");
         return false;
@@ -353,22 +406,42 @@ bool set_up(const start_info& info) {
         return false;
     }
     traps::set_user_fault_handler(abandon_user_fault);
-    return true;
+    return fuzz::events_set_up(rng);
 }
 
 }  // namespace
 
+uint8_t* fuzz::user_code_page() { return ::user_code_page; }
+
 unsigned guest_main(const start_info& info) {
     uint64_t iterations = 0, seed = 0;
     if (!parse_workload(iterations, seed)) {
-        print("fuzz: usage: --cmdline workload=fuzz:N[,seed=S]\n");
+        print("fuzz: usage: --cmdline \"workload=fuzz:N[,seed=S] [trace]\"\n");
         return SHUTDOWN_crash;
     }
-    if (!set_up(info))
-        return SHUTDOWN_crash;
     Rng rng(seed);
+    if (!set_up(info, rng))
+        return SHUTDOWN_crash;
     uint64_t refused = 0, accepted = 0;
+    // `trace`: one line per iteration, before it runs; `trace_from=N` from iteration N on.
+    const uint64_t trace_from =
+        runtime::command_line_number("trace_from", runtime::command_line_has("trace") ? 0 : ~0ull);
+    const uint64_t show_at = runtime::command_line_number("show", ~0ull);
     for (uint64_t i = 0; i < iterations; ++i) {
+        tracing = i >= trace_from;
+        if (tracing) {
+            Rng peek = rng;
+            peek.next();  // the window choice
+            print("fuzz: iteration %lu: %s %lu\n", i, i % 8 == 7 ? "user instruction" : "hypercall case",
+                  i % 8 == 7 ? 0 : peek.below(24));
+        }
+        if (i == show_at) {
+            show_only = true;
+            if (i % 8 == 7)
+                run_user_instruction(rng);
+            print("fuzz: stopped at iteration %lu (show=)\n", i);
+            return SHUTDOWN_poweroff;
+        }
         if (i % 8 == 7) {
             run_user_instruction(rng);
             continue;
@@ -376,6 +449,12 @@ unsigned guest_main(const start_info& info) {
         const long rc = fuzz_one_hypercall(rng);
         rc < 0 ? ++refused : ++accepted;
     }
+    const fuzz::EventStats& e = fuzz::event_stats();
+    print(
+        "fuzz: events: %u event_channel_op, %u vcpu_op, %u set_timer_op, %u blocks, %u polls, %u upcalls; %u iret "
+        "frames: %u faulted, %u landed, %u syscalls; %u user excursions stopped by the watchdog\n",
+        e.evtchn_ops, e.vcpu_ops, e.timer_ops, e.blocks, e.polls, traps::event_upcalls_seen(), e.iret_frames,
+        e.iret_faults, e.iret_landed, e.iret_syscalls, e.user_timeouts);
     print(
         "fuzz: done: %lu iterations (seed %lu): %lu hypercalls accepted, %lu refused; user mode: %u faults, %u "
         "syscalls\n",

@@ -15,4 +15,7 @@ inline constexpr uint64_t kUserStackVa = 0x401000;
 // (with the reason printed).
 uint64_t build_user_space(const uint64_t (&table_mfns)[4], uint64_t code_mfn, uint64_t stack_mfn);
 
+// The page mapped at kUserCodeVa (main.cpp).
+uint8_t* user_code_page();
+
 }  // namespace fuzz

@@ -1,5 +1,8 @@
 /*
  * Kernel entries from Xen's bounce frames and the ways back to user mode.
+ * Every entry runs with events masked (the trap gates and the syscall
+ * callback ask for it, Xen always masks for the event upcall); the way out
+ * restores the mask from the frame's IF.
  *
  * A user `syscall` arrives at syscall_entry (CALLBACKTYPE_syscall) on the
  * stack_switch stack with RCX, R11, RIP, CS, RFLAGS, RSP, SS; an exception
@@ -17,6 +20,7 @@
 #include <xen/xen.h>
 
 #define SYSCALL_VECTOR 0x200
+#define EVENT_VECTOR 0x201
 
         .macro  save_registers
         pushq   %rax
@@ -126,6 +130,24 @@ return_from_trap:
         pushq   $0
         jmp     hypercall_page + __HYPERVISOR_iret * 32
         .size   trap_common, . - trap_common
+
+/*
+ * The event upcall (CALLBACKTYPE_event): Xen's frame without an error
+ * code, from user mode on the stack_switch stack, from kernel mode (only
+ * while the kernel idles with events enabled) on the current stack.
+ * kernel_event may switch processes before the way back (a preemption).
+ */
+        .globl  kernel_event_entry
+        .type   kernel_event_entry, @function
+kernel_event_entry:
+        popq    %rcx
+        popq    %r11
+        pushq   $0
+        pushq   $EVENT_VECTOR
+        save_registers
+        call_with_frame kernel_event
+        jmp     return_from_trap
+        .size   kernel_event_entry, . - kernel_event_entry
 
 /*
  * void switch_context(uint64_t* save_rsp, uint64_t next_rsp)

@@ -1,11 +1,13 @@
 #include "kernel_selftest.hpp"
 
 #include "../lib/console.hpp"
+#include "../lib/events.hpp"
 #include "../lib/hypercall.hpp"
 #include "../lib/page_table.hpp"
 #include "address_space.hpp"
 #include "frames.hpp"
 #include "mmu.hpp"
+#include "timer.hpp"
 
 namespace kernel_selftest {
 namespace {
@@ -102,12 +104,54 @@ const char* refusals() {
     return nullptr;
 }
 
+void count_event(evtchn_port_t, void* counter) {
+    volatile unsigned& count = *static_cast<volatile unsigned*>(counter);
+    count = count + 1;
+}
+
+// An IPI to ourselves while events are masked stays pending; unmasking
+// delivers it (the upcall runs our handler once). Then VIRQ_TIMER from
+// set_timer_op 1 ms ahead wakes SCHEDOP_block, not before the deadline.
+const char* events_and_timer() {
+    evtchn_port_t port = 0;
+    if (events::bind_ipi(0, &port) != 0)
+        return "EVTCHNOP_bind_ipi failed";
+    volatile unsigned seen = 0;
+    events::set_handler(port, count_event, const_cast<unsigned*>(&seen));
+    events::send(port);
+    const unsigned while_masked = seen;
+    const bool was_pending = events::is_pending(port);
+    events::enable();
+    events::disable();
+    events::set_handler(port, nullptr);
+    events::close(port);
+    if (while_masked != 0 || !was_pending)
+        return "an IPI was delivered while events were masked, or not left pending";
+    if (seen != 1)
+        return "an IPI to ourselves did not reach its handler once events were enabled";
+
+    const uint64_t timer_events = timer::events();
+    const uint64_t deadline = timer::now() + 1'000'000;
+    timer::arm(deadline);
+    while (timer::events() == timer_events)
+        timer::block();
+    events::disable();
+    const uint64_t fired = timer::last_event_ns();
+    if (fired < deadline)
+        return "VIRQ_TIMER came before the set_timer_op deadline";
+    print("kernel selftest: IPI to ourselves through the upcall, VIRQ_TIMER %lu us after its deadline: ok\n",
+          (fired - deadline) / 1000);
+    return nullptr;
+}
+
 }  // namespace
 
 const char* run() {
     if (const char* failure = pinned_levels())
         return failure;
-    return refusals();
+    if (const char* failure = refusals())
+        return failure;
+    return events_and_timer();
 }
 
 }  // namespace kernel_selftest

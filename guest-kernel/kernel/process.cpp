@@ -97,7 +97,7 @@ long fork(const traps::Frame& frame) {
     traps::Frame child_frame = frame;
     child_frame.rax = 0;
     prepare_first_entry(*child, child_frame);
-    child->state = State::runnable;
+    sched::wake(child);
     return child->pid;
 }
 
@@ -118,6 +118,21 @@ void exit(int code) {
         p->parent->state = State::runnable;
     sched::schedule();
     panic("exited process %ld was scheduled again", p->pid);
+}
+
+long kill(long pid) {
+    Process* self = current();
+    for (Process& p : table) {
+        if (p.pid != pid || p.state == State::unused || p.state == State::zombie)
+            continue;
+        if (p.parent != self)
+            return -sys::eperm;
+        p.kill_pending = true;
+        if (p.state != State::runnable)
+            sched::wake(&p);  // out of wait, sleep or read, to exit
+        return 0;
+    }
+    return -sys::esrch;
 }
 
 long wait(long pid, int* status) {

@@ -12,7 +12,9 @@
 
 namespace proc {
 
-enum class State { unused, runnable, waiting, zombie };
+// waiting: in wait() for a child; sleeping: in sleep() until wake_at;
+// reading: in read() until console input arrives.
+enum class State { unused, runnable, waiting, sleeping, reading, zombie };
 
 struct Process {
     long pid = 0;
@@ -21,9 +23,11 @@ struct Process {
     int exit_code = 0;
     vm::AddressSpace space;
     vm::RegionList regions;
-    uint64_t next_mmap = 0;  // where the next mmap without an address goes
-    uint64_t saved_rsp = 0;  // kernel stack pointer while switched out
-    uint64_t faults = 0;     // page faults resolved for it
+    uint64_t next_mmap = 0;     // where the next mmap without an address goes
+    uint64_t saved_rsp = 0;     // kernel stack pointer while switched out
+    uint64_t faults = 0;        // page faults resolved for it
+    uint64_t wake_at = 0;       // sleeping: system time (ns) to wake up at
+    bool kill_pending = false;  // kill(): exits when it next runs in the kernel
 };
 
 constexpr unsigned max_processes = 16;
@@ -41,10 +45,15 @@ Process* spawn(const UserImage& image, long argument0, long argument1);
 // the system call whose frame is given. Returns the child's pid or -errno.
 long fork(const traps::Frame& frame);
 [[noreturn]] void exit(int code);
+// Marks a child of the current process for termination: it exits with
+// sys::killed_by_signal the next time it is scheduled (at once if it is
+// the caller). 0 or -errno.
+long kill(long pid);
 // Reaps a child of the current process (pid or -1 for any); -errno.
 long wait(long pid, int* status);
 
-// Boot thread: runs processes until none is runnable or waiting.
+// Boot thread: runs processes until none is runnable, sleeping or reading
+// (the scheduler idles in SCHEDOP_block while only the latter remain).
 void run();
 // Boot thread: the exit code of a finished process it started, freeing
 // its slot; false if there is no such zombie.

@@ -1,10 +1,14 @@
 #include "syscalls.hpp"
 
 #include "../lib/console.hpp"
+#include "../lib/string.hpp"
 #include "../user/syscall_numbers.hpp"
 #include "address_space.hpp"
+#include "console_input.hpp"
 #include "process.hpp"
 #include "scheduler.hpp"
+#include "timer.hpp"
+#include "user_images.hpp"
 
 namespace syscalls {
 namespace {
@@ -34,6 +38,7 @@ long sys_write(traps::Frame& f) {
     if (!user_range_ok(*proc::current(), f.rsi, f.rdx, false))
         return -sys::efault;
     console::write(reinterpret_cast<const char*>(f.rsi), f.rdx);
+    console::flush();  // a prompt or an echoed key shows without its newline
     return static_cast<long>(f.rdx);
 }
 
@@ -93,9 +98,74 @@ long sys_wait(traps::Frame& f) {
     return pid;
 }
 
+long sys_read(traps::Frame& f) {
+    if (f.rdi != 0)
+        return -sys::ebadf;
+    if (!user_range_ok(*proc::current(), f.rsi, f.rdx, true))
+        return -sys::efault;
+    return console_input::read(f.rsi, f.rdx);
+}
+
+long sys_sleep(traps::Frame& f) {
+    constexpr uint64_t max_ms = 1'000'000'000;  // about 11 days
+    proc::Process& p = *proc::current();
+    if (f.rdi > max_ms)
+        return -sys::einval;
+    p.wake_at = timer::now() + f.rdi * 1'000'000;
+    p.state = proc::State::sleeping;
+    timer::arm(p.wake_at);
+    while (p.state == proc::State::sleeping)
+        sched::schedule();
+    return 0;
+}
+
+long sys_clock(traps::Frame&) { return static_cast<long>(timer::now()); }
+
+long sys_kill(traps::Frame& f) { return proc::kill(static_cast<long>(f.rdi)); }
+
+long sys_spawn(traps::Frame& f) {
+    proc::Process& self = *proc::current();
+    // The name: at most 31 bytes and its NUL, within the process's regions.
+    char name[32];
+    size_t length = 0;
+    for (;; ++length) {
+        if (length == sizeof name || !user_range_ok(self, f.rdi + length, 1, false))
+            return -sys::efault;
+        name[length] = reinterpret_cast<const char*>(f.rdi)[length];
+        if (name[length] == '\0')
+            break;
+    }
+    UserImage image{};
+    if (!images::find(name, image))
+        return -sys::enoent;
+    proc::Process* child = proc::spawn(image, static_cast<long>(f.rsi), static_cast<long>(f.rdx));
+    if (child == nullptr)
+        return -sys::enomem;
+    child->parent = &self;
+    sched::wake(child);
+    return child->pid;
+}
+
+long sys_programs(traps::Frame& f) {
+    if (!user_range_ok(*proc::current(), f.rdi, f.rsi, true))
+        return -sys::efault;
+    auto* out = reinterpret_cast<char*>(f.rdi);
+    size_t used = 0;
+    for (unsigned i = 0; const char* name = images::name(i); ++i) {
+        const size_t length = strlen(name);
+        if (used + length + 1 > f.rsi)
+            break;
+        memcpy(out + used, name, length);
+        out[used + length] = '\n';
+        used += length + 1;
+    }
+    return static_cast<long>(used);
+}
+
 using Handler = long (*)(traps::Frame&);
 constexpr Handler table[sys::count] = {
-    sys_write, sys_exit, sys_yield, sys_getpid, sys_mmap, sys_munmap, sys_fork, sys_wait,
+    sys_write, sys_exit, sys_yield, sys_getpid, sys_mmap, sys_munmap, sys_fork,
+    sys_wait,  sys_read, sys_sleep, sys_clock,  sys_kill, sys_spawn,  sys_programs,
 };
 
 }  // namespace
@@ -109,4 +179,5 @@ extern "C" void syscall_dispatch(traps::Frame* frame) {
     ++calls;
     frame->rax = frame->rax < sys::count ? static_cast<uint64_t>(table[frame->rax](*frame))
                                          : static_cast<uint64_t>(-sys::enosys);
+    sched::preempt_if_needed();
 }

@@ -21,6 +21,7 @@ void kernel_trap_pf();
 void kernel_trap_mf();
 void kernel_trap_ac();
 void kernel_trap_xm();
+void kernel_event_entry();
 }
 
 namespace kernel_entries {
@@ -58,6 +59,13 @@ void install() {
     rc = hv::callback_op(CALLBACKOP_register, &callback);
     if (rc != 0)
         panic("CALLBACKOP_register(syscall) returned %ld", rc);
+    // Our own event entry instead of the runtime's: it may preempt.
+    callback = callback_register{};
+    callback.type = CALLBACKTYPE_event;
+    callback.address = reinterpret_cast<xen_callback_t>(kernel_event_entry);
+    rc = hv::callback_op(CALLBACKOP_register, &callback);
+    if (rc != 0)
+        panic("CALLBACKOP_register(event) returned %ld", rc);
 }
 
 }  // namespace kernel_entries

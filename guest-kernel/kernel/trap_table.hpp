@@ -1,5 +1,6 @@
 // Registers the kernel's entries with the hypervisor: the trap table
-// (entry.S stubs), the syscall callback for user `syscall`.
+// (entry.S stubs), the syscall callback for user `syscall` and the event
+// upcall (kernel_event, upcall.cpp).
 #pragma once
 
 namespace kernel_entries {

@@ -9,6 +9,7 @@
 USER_IMAGE(hello)
 USER_IMAGE(bench)
 USER_IMAGE(selftest)
+USER_IMAGE(shell)
 #undef USER_IMAGE
 
 namespace images {
@@ -24,6 +25,7 @@ const Embedded embedded[] = {
     {"hello", user_hello_elf_start, user_hello_elf_end},
     {"bench", user_bench_elf_start, user_bench_elf_end},
     {"selftest", user_selftest_elf_start, user_selftest_elf_end},
+    {"shell", user_shell_elf_start, user_shell_elf_end},
 };
 
 }  // namespace
@@ -35,6 +37,10 @@ bool find(const char* name, UserImage& image) {
             return true;
         }
     return false;
+}
+
+const char* name(unsigned index) {
+    return index < sizeof embedded / sizeof embedded[0] ? embedded[index].name : nullptr;
 }
 
 }  // namespace images

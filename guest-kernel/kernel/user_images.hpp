@@ -15,5 +15,7 @@ namespace images {
 
 // False when no image has that name.
 bool find(const char* name, UserImage& image);
+// The name of image `index` (0, 1, ...); null past the last.
+const char* name(unsigned index);
 
 }  // namespace images

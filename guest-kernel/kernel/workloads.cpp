@@ -6,6 +6,7 @@
 #include "../lib/shutdown.hpp"
 #include "../lib/string.hpp"
 #include "../user/bench_modes.hpp"
+#include "event_bench.hpp"
 #include "frames.hpp"
 #include "kernel_selftest.hpp"
 #include "mmu.hpp"
@@ -13,20 +14,24 @@
 #include "process.hpp"
 #include "scheduler.hpp"
 #include "syscalls.hpp"
+#include "timer.hpp"
+#include "upcall.hpp"
 
 namespace workloads {
 namespace {
 
 struct Workload {
     const char* name;
-    long mode;
+    long mode;  // of the user program `bench`
     long default_count;
+    bool (*in_kernel)(long count);  // instead: a benchmark of the kernel's own (event_bench.hpp)
 };
 
 constexpr Workload table[] = {
-    {"syscall", bench::syscall, 1000}, {"pagefault", bench::pagefault, 500},
-    {"ctxsw", bench::ctxsw, 500},      {"mmu", bench::mmu, 200},
-    {"fork", bench::fork, 50},         {"mix", bench::mix, 12},
+    {"syscall", bench::syscall, 1000, nullptr}, {"pagefault", bench::pagefault, 500, nullptr},
+    {"ctxsw", bench::ctxsw, 500, nullptr},      {"mmu", bench::mmu, 200, nullptr},
+    {"fork", bench::fork, 50, nullptr},         {"mix", bench::mix, 12, nullptr},
+    {"event", 0, 1000, event_bench::event},     {"timer", 0, 200, event_bench::timer},
 };
 
 uint64_t rdtsc() {
@@ -99,9 +104,22 @@ unsigned run(const char* specification) {
             print("kernel: bad count in workload=%s\n", specification);
             return SHUTDOWN_crash;
         }
+        if (w.in_kernel != nullptr) {
+            const uint64_t upcalls_before = upcall::count(), timer_before = timer::events();
+            const uint64_t unblocked_before = timer::unblocked_waits();
+            const uint64_t start = rdtsc();
+            const bool ok = w.in_kernel(count);
+            print(
+                "kernel: workload %s total %lu cycles; %lu upcalls, %lu VIRQ_TIMER events, %lu waits for a timer"
+                " already due\n",
+                name, rdtsc() - start, upcall::count() - upcalls_before, timer::events() - timer_before,
+                timer::unblocked_waits() - unblocked_before);
+            return ok ? SHUTDOWN_poweroff : SHUTDOWN_crash;
+        }
         const unsigned copies = w.mode == bench::mix ? 3 : 1;  // mix: three "make" processes at once
         const uint64_t free_before = frames::free_count();
         const uint64_t calls_before = syscalls::count(), switches_before = sched::switches();
+        const uint64_t preemptions_before = sched::preemptions();
         const mmu::Counters mmu_before = mmu::counters();
         const fault::Counters faults_before = fault::counters();
         const uint64_t start = rdtsc();
@@ -111,18 +129,37 @@ unsigned run(const char* specification) {
         const fault::Counters& f = fault::counters();
         print(
             "kernel: workload %s total %lu cycles; %lu syscalls, %lu switches, faults %lu demand + %lu cow + %lu"
-            " reused; mmu_update entries %lu, update_va_mapping %lu, pins %lu, base switches %lu, flushes %lu\n",
+            " reused; mmu_update entries %lu, update_va_mapping %lu, pins %lu, base switches %lu, flushes %lu;"
+            " %lu preemptions\n",
             name, cycles, syscalls::count() - calls_before, sched::switches() - switches_before,
             f.demand - faults_before.demand, f.copy_on_write - faults_before.copy_on_write,
             f.reused_sole_owner - faults_before.reused_sole_owner, m.entry_updates - mmu_before.entry_updates,
             m.va_updates - mmu_before.va_updates, m.pins - mmu_before.pins, m.base_switches - mmu_before.base_switches,
-            m.flushes - mmu_before.flushes);
+            m.flushes - mmu_before.flushes, sched::preemptions() - preemptions_before);
         if (frames::free_count() != free_before)
             print("kernel: %ld frames leaked\n", static_cast<long>(free_before - frames::free_count()));
         return ok == copies ? SHUTDOWN_poweroff : SHUTDOWN_crash;
     }
-    print("kernel: unknown workload %s (syscall, pagefault, ctxsw, mmu, fork, mix)\n", name);
+    print("kernel: unknown workload %s (syscall, pagefault, ctxsw, mmu, fork, mix, event, timer)\n", name);
     return SHUTDOWN_crash;
+}
+
+unsigned shell() {
+    UserImage image{};
+    proc::Process* p = images::find("shell", image) ? proc::spawn(image, 0, 0) : nullptr;
+    if (p == nullptr) {
+        print("kernel: cannot start the shell\n");
+        return SHUTDOWN_crash;
+    }
+    const long pid = p->pid;
+    proc::run();
+    int status = -1;
+    if (!proc::reap(pid, &status))
+        panic("the shell did not finish");
+    proc::reap_all();
+    console::end_line();
+    print("kernel: shell exited with %d, powering off\n", status);
+    return status == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash;
 }
 
 unsigned selftest() {

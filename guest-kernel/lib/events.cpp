@@ -66,17 +66,17 @@ void clear_pending(evtchn_port_t port) {
 }
 
 void enable() {
-    volatile vcpu_info& v = shared().vcpu_info[0];
+    volatile vcpu_info& v = *xen_shared::vcpu0();
     v.evtchn_upcall_mask = 0;
     asm volatile("" ::: "memory");
     if (v.evtchn_upcall_pending)
         hv::xen_version(XENVER_version, nullptr);  // any hypercall: the way out delivers it
 }
 
-void disable() { shared().vcpu_info[0].evtchn_upcall_mask = 1; }
+void disable() { xen_shared::vcpu0()->evtchn_upcall_mask = 1; }
 
 unsigned dispatch() {
-    volatile vcpu_info& v = shared().vcpu_info[0];
+    volatile vcpu_info& v = *xen_shared::vcpu0();
     unsigned handled = 0;
     v.evtchn_upcall_pending = 0;
     for (xen_ulong_t selector = __atomic_exchange_n(&v.evtchn_pending_sel, 0, __ATOMIC_SEQ_CST); selector != 0;) {

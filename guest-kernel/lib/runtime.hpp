@@ -16,6 +16,10 @@ const char* command_line();
 // `value`; false when absent.
 bool command_line_option(const char* key, char* value, unsigned size);
 
+// The decimal number of `key=N` (digits up to the first other character);
+// `fallback` when `key=` is absent.
+uint64_t command_line_number(const char* key, uint64_t fallback);
+
 // Whether the command line has `word` on its own (space separated).
 bool command_line_has(const char* word);
 

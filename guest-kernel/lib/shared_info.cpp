@@ -10,6 +10,7 @@ namespace xen_shared {
 namespace {
 
 volatile shared_info* mapped = nullptr;
+volatile vcpu_info* moved_vcpu0 = nullptr;  // VCPUOP_register_vcpu_info
 
 }  // namespace
 
@@ -24,6 +25,12 @@ long map(const start_info& info) {
 
 volatile shared_info* page() { return mapped; }
 
-volatile vcpu_info* vcpu0() { return mapped != nullptr ? &mapped->vcpu_info[0] : nullptr; }
+volatile vcpu_info* vcpu0() {
+    if (moved_vcpu0 != nullptr)
+        return moved_vcpu0;
+    return mapped != nullptr ? &mapped->vcpu_info[0] : nullptr;
+}
+
+void relocate_vcpu0(volatile vcpu_info* moved) { moved_vcpu0 = moved; }
 
 }  // namespace xen_shared

@@ -13,6 +13,12 @@ long map(const start_info& info);
 
 // Null until map() succeeded.
 volatile shared_info* page();
+// vCPU 0's vcpu_info: in shared_info, or where VCPUOP_register_vcpu_info
+// moved it (relocate_vcpu0).
 volatile vcpu_info* vcpu0();
+
+// After a successful VCPUOP_register_vcpu_info: vcpu0() (and so the event
+// and time code) uses the moved copy from now on.
+void relocate_vcpu0(volatile vcpu_info* moved);
 
 }  // namespace xen_shared

@@ -54,6 +54,16 @@ bool command_line_option(const char* key, char* value, unsigned size) {
     return false;
 }
 
+uint64_t command_line_number(const char* key, uint64_t fallback) {
+    char value[24];
+    if (!command_line_option(key, value, sizeof value))
+        return fallback;
+    uint64_t n = 0;
+    for (const char* c = value; *c >= '0' && *c <= '9'; ++c)
+        n = n * 10 + static_cast<uint64_t>(*c - '0');
+    return n;
+}
+
 }  // namespace runtime
 
 extern "C" [[noreturn]] void runtime_start(const start_info* info) {

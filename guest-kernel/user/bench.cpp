@@ -7,19 +7,9 @@
 
 namespace {
 
-constexpr unsigned max_batches = 9;
-
-struct Batches {
-    unsigned count;
-    long per_batch;
-};
-
-Batches split(long n) {
-    Batches b{max_batches, n / max_batches};
-    if (b.per_batch == 0)
-        b = Batches{static_cast<unsigned>(n > 0 ? n : 1), 1};
-    return b;
-}
+using batches::split;
+using Batches = batches::Split;
+constexpr unsigned max_batches = batches::kMaxBatches;
 
 void report(const char* name, long operations, uint64_t* batch_cycles, Batches b, uint64_t divisor_per_batch,
             uint64_t checksum) {

@@ -189,11 +189,99 @@ int kernel_access_to_fresh_pages() {
     return 0;
 }
 
+constexpr long ms = 1'000'000;   // ns
+constexpr long slice = 10 * ms;  // the kernel's time slice (kernel/scheduler.hpp)
+
+// A child that spins without ever entering the kernel does not starve its
+// parent: yielding to it, the parent gets the CPU back once the child's
+// time slice is over (the timer preempts it), three times over; kill()
+// then ends it.
+int preemption() {
+    long spinner = user::fork();
+    if (spinner == 0)
+        for (;;)
+            asm volatile("" ::: "memory");
+    CHECK(70, spinner > 0, "fork returned %ld", spinner);
+    long away[3];
+    for (long& a : away) {
+        const long start = user::clock_ns();
+        CHECK(71, user::yield() == 0, "yield");
+        a = user::clock_ns() - start;
+        CHECK(72, a >= slice, "back %ld us after yielding to the spinner, before its 10 ms slice was over", a / 1000);
+    }
+    CHECK(73, user::kill(spinner) == 0, "kill");
+    int status = -1;
+    CHECK(74, user::wait(spinner, &status) == spinner, "wait for the killed spinner");
+    CHECK(75, status == sys::killed_by_signal, "the killed spinner exited with %d", status);
+    CHECK(76, user::kill(spinner) == -sys::esrch, "kill of a reaped process");
+    print("selftest: preemption: a spinning process gave the CPU back after %ld, %ld, %ld us: ok\n", away[0] / 1000,
+          away[1] / 1000, away[2] / 1000);
+    return 0;
+}
+
+// sleep(10) takes at least 10 ms: alone (the kernel blocks the vCPU),
+// while another process spins (the wake-up preempts it), and other
+// processes run meanwhile (a child that exits at once is gone, not
+// killable any more, by the time its parent's sleep ends).
+int sleeping() {
+    long start = user::clock_ns();
+    CHECK(80, user::sleep(10) == 0, "sleep");
+    const long alone = user::clock_ns() - start;
+    CHECK(81, alone >= 10 * ms, "sleep(10) returned after %ld us", alone / 1000);
+
+    const long spinner = user::fork();
+    if (spinner == 0)
+        for (;;)
+            asm volatile("" ::: "memory");
+    CHECK(82, spinner > 0, "fork");
+    start = user::clock_ns();
+    CHECK(83, user::sleep(10) == 0, "sleep");
+    const long busy = user::clock_ns() - start;
+    int status = -1;
+    CHECK(84, user::kill(spinner) == 0 && user::wait(spinner, &status) == spinner, "kill and wait for the spinner");
+    CHECK(85, busy >= 10 * ms, "sleep(10) beside a spinning process returned after %ld us", busy / 1000);
+
+    const long child = user::fork();
+    if (child == 0)
+        user::exit(0);
+    CHECK(86, child > 0, "fork");
+    CHECK(87, user::sleep(10) == 0, "sleep");
+    CHECK(88, user::kill(child) == -sys::esrch, "a runnable child did not run while its parent slept");
+    CHECK(89, user::wait(child, &status) == child && status == 0, "wait: status %d", status);
+    print(
+        "selftest: sleep(10) took %ld us alone (%ld us late), %ld us beside a spinning process (%ld us late);"
+        " others run meanwhile: ok\n",
+        alone / 1000, (alone - 10 * ms) / 1000, busy / 1000, (busy - 10 * ms) / 1000);
+    return 0;
+}
+
+// read() checks what it can without blocking (the input is the shell's).
+int read_errors() {
+    char buffer[8];
+    CHECK(90, user::read(3, buffer, sizeof buffer) == -sys::ebadf, "read from fd 3");
+    CHECK(91, user::read(0, reinterpret_cast<void*>(0x1000), 8) == -sys::efault, "read into an unmapped buffer");
+    CHECK(92, user::read(0, buffer, 0) == 0, "read of 0 bytes");
+    CHECK(93, user::sleep(2'000'000'000) == -sys::einval, "sleep of 23 days");
+    CHECK(94, user::spawn("no-such-program") == -sys::enoent, "spawn of an unknown program");
+    long child = user::spawn("hello", 5);
+    int status = -1;
+    CHECK(95, child > 0 && user::wait(child, &status) == child && status == 42, "spawn hello: exit %d", status);
+    print("selftest: read, sleep and spawn errors, spawn and wait: ok\n");
+    return 0;
+}
+
 }  // namespace
 
 long main(long, long) {
-    int (*const checks[])() = {basics,     anonymous_memory,          copy_on_write,
-                               exit_codes, kernel_memory_unreachable, kernel_access_to_fresh_pages};
+    int (*const checks[])() = {basics,
+                               anonymous_memory,
+                               copy_on_write,
+                               exit_codes,
+                               kernel_memory_unreachable,
+                               kernel_access_to_fresh_pages,
+                               preemption,
+                               sleeping,
+                               read_errors};
     for (auto check : checks)
         if (int failed = check(); failed != 0)
             return failed;

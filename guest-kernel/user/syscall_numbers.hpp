@@ -7,21 +7,29 @@
 namespace sys {
 
 enum Number : unsigned long {
-    write = 0,   // (fd, buffer, length) -> bytes written; fd 1 and 2 are the console
-    exit = 1,    // (code) -> does not return
-    yield = 2,   // () -> 0; lets the next runnable process run
-    getpid = 3,  // () -> pid
-    mmap = 4,    // (address or 0, length) -> address; anonymous, read-write, demand paged
-    munmap = 5,  // (address, length) -> 0
-    fork = 6,    // () -> child pid in the parent, 0 in the child
-    wait = 7,    // (pid or -1, int* status) -> pid of the reaped child
-    count = 8,
+    write = 0,      // (fd, buffer, length) -> bytes written; fd 1 and 2 are the console
+    exit = 1,       // (code) -> does not return
+    yield = 2,      // () -> 0; lets the next runnable process run
+    getpid = 3,     // () -> pid
+    mmap = 4,       // (address or 0, length) -> address; anonymous, read-write, demand paged
+    munmap = 5,     // (address, length) -> 0
+    fork = 6,       // () -> child pid in the parent, 0 in the child
+    wait = 7,       // (pid or -1, int* status) -> pid of the reaped child
+    read = 8,       // (fd, buffer, length) -> bytes read (>= 1); fd 0 is the console, blocks until input arrives
+    sleep = 9,      // (milliseconds) -> 0; other processes run meanwhile
+    clock = 10,     // () -> Xen system time in ns (monotonic)
+    kill = 11,      // (pid of a child) -> 0; it exits with killed_by_signal when it next runs
+    spawn = 12,     // (program name, argument0, argument1) -> pid of a new child running that program
+    programs = 13,  // (buffer, length) -> bytes: the program names, one per line (truncated to fit)
+    count = 14,
 };
 
 // Errors (the Linux numbers, returned negated).
 enum Error : long {
     eperm = 1,
+    enoent = 2,
     esrch = 3,
+    eio = 5,
     ebadf = 9,
     echild = 10,
     enomem = 12,
@@ -40,5 +48,7 @@ constexpr unsigned long user_limit = 0x800000000000;
 // Exit code the kernel reports for a process killed by a fault it could not
 // resolve (like a shell's 128 + SIGSEGV).
 constexpr int killed_by_fault = 139;
+// Exit code of a process ended by kill() (128 + SIGKILL).
+constexpr int killed_by_signal = 137;
 
 }  // namespace sys

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../lib/batches.hpp"
 #include "syscall_numbers.hpp"
 
 extern "C" long main(long argument0, long argument1);
@@ -37,17 +38,25 @@ inline long wait(long pid, int* status) {
     return syscall(sys::wait, static_cast<unsigned long>(pid), reinterpret_cast<unsigned long>(status));
 }
 
+inline long read(int fd, void* buffer, size_t length) {
+    return syscall(sys::read, static_cast<unsigned long>(fd), reinterpret_cast<unsigned long>(buffer), length);
+}
+inline long sleep(unsigned long milliseconds) { return syscall(sys::sleep, milliseconds); }
+inline long clock_ns() { return syscall(sys::clock); }
+inline long kill(long pid) { return syscall(sys::kill, static_cast<unsigned long>(pid)); }
+inline long spawn(const char* program, long argument0 = 0, long argument1 = 0) {
+    return syscall(sys::spawn, reinterpret_cast<unsigned long>(program), static_cast<unsigned long>(argument0),
+                   static_cast<unsigned long>(argument1));
+}
+inline long programs(char* buffer, size_t length) {
+    return syscall(sys::programs, reinterpret_cast<unsigned long>(buffer), length);
+}
+
 // An mmap result that is an error (-4095..-1).
 inline bool failed(const void* result) { return reinterpret_cast<unsigned long>(result) > ~0xfffUL; }
 
-inline uint64_t rdtsc() {
-    uint32_t low, high;
-    asm volatile("lfence; rdtsc" : "=a"(low), "=d"(high) : : "memory");
-    return (uint64_t{high} << 32) | low;
-}
-
-// Sorts `values` in place and returns the middle one.
-uint64_t median(uint64_t* values, unsigned count);
+using batches::median;
+using batches::rdtsc;
 
 }  // namespace user
 

@@ -126,6 +126,8 @@ bool usable_port(uint64_t port) { return port < kNrPorts && usable(static_cast<u
 // Xen's evtchn_2l_set_pending: pending bit, then (unmasked) the selector
 // bit, then the upcall flag and a kick. A vCPU polling any port wakes too.
 void set_pending(uint32_t port) {
+    if (!usable(port))
+        return;  // Xen's evtchn_port_set_pending: nothing for a closed port
     Vcpu& v = vcpu(ports[port].vcpu);
     current().counters->events_raised++;
     if (test_and_set(shared().evtchn_pending, port))
@@ -134,6 +136,16 @@ void set_pending(uint32_t port) {
         mark_upcall_pending(v);
     if (__atomic_load_n(&v.events.polling, __ATOMIC_SEQ_CST))  // masked or not (Xen's evtchn_check_pollers)
         post_and_kick(v, kPendingEvent);
+}
+
+// Wherever the guest bound the console backend's end (after EVTCHNOP_reset
+// it may be another port than start_info's), or nowhere.
+void raise_console() {
+    for (uint32_t p = 1; p < kNrPorts; ++p)
+        if (ports[p].state == State::Interdomain && ports[p].backend == Backend::Console) {
+            set_pending(p);
+            return;
+        }
 }
 
 void send_virq(Vcpu& v, unsigned virq) {

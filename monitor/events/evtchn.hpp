@@ -21,6 +21,8 @@ void init();
 
 // Raise the event of `port` (any bound state); kicks the vCPU it notifies.
 void set_pending(uint32_t port);
+// The guest's end of the console channel (the backend notifying it).
+void raise_console();
 // Per-vCPU VIRQ (VIRQ_TIMER): raised if the guest bound it on `v`.
 void send_virq(Vcpu& v, unsigned virq);
 

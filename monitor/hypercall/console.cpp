@@ -78,12 +78,12 @@ bool fill_console_input() {
 void console_notified() {
     drain_console_ring();
     if (fill_console_input())
-        events::set_pending(domain().boot.domain.console_evtchn);
+        events::raise_console();
 }
 
 void console_input_arrived() {
     if (fill_console_input())
-        events::set_pending(domain().boot.domain.console_evtchn);
+        events::raise_console();
 }
 
 int64_t hc_console_io(GuestRegs&, HypercallArgs a) {

@@ -80,9 +80,12 @@ int64_t poll(Vcpu& v, const sched_poll_t& p) {
     v.counters->polls++;
     if (events::upcall_deliverable(v))
         return 0;
-    for (unsigned i = 0; i < p.nr_ports; ++i)
+    for (unsigned i = 0; i < p.nr_ports; ++i) {  // in order, as Xen: a pending port ends it before a bad one
         if (!events::usable_port(ports[i]))
             return -EINVAL;
+        if (events::any_pending(&ports[i], 1))
+            return 0;
+    }
     __atomic_store_n(&v.events.polling, true, __ATOMIC_SEQ_CST);
     if (p.timeout)
         timer::set_poll_deadline(v, p.timeout);

@@ -18,8 +18,8 @@ namespace monitor {
 
 namespace {
 
-constexpr uint64_t kMinPeriodNs = 1'000'000;  // Xen: MILLISECS(1)
-constexpr uint64_t kMaxDeltaNs = 1ull << 62;  // Xen's STIME_DELTA_MAX
+constexpr uint64_t kMinPeriodNs = 1'000'000;        // Xen: MILLISECS(1)
+constexpr uint64_t kMaxDeltaNs = (1ull << 62) - 1;  // Xen's STIME_DELTA_MAX (~0ull >> 2)
 
 int64_t set_periodic(Vcpu& v, uint64_t va) {
     vcpu_set_periodic_timer_t set;
@@ -46,7 +46,11 @@ int64_t register_runstate_area(Vcpu& v, uint64_t va) {
     vcpu_register_runstate_memory_area_t area;
     if (!GuestPtr<vcpu_register_runstate_memory_area_t>(va).read(area))
         return -EFAULT;
-    v.time.runstate_va = reinterpret_cast<uint64_t>(area.addr.v);
+    // Xen's guest_handle_okay (__addr_ok): below 2^47 or above the hypervisor's range.
+    const uint64_t addr = reinterpret_cast<uint64_t>(area.addr.v);
+    if (addr >= (1ull << 47) && addr < HYPERVISOR_VIRT_END)
+        return -EFAULT;
+    v.time.runstate_va = addr;
     vcpu_runstate_info_t now;
     runstate::snapshot(v, now);
     if (v.time.runstate_va)

@@ -66,7 +66,14 @@ uint64_t ns_at(uint64_t tsc) { return tsc > scale.tsc0 ? scale_delta(tsc - scale
 
 uint64_t now_ns() { return ns_at(cpu::rdtsc()); }
 
-uint64_t tsc_at(uint64_t ns) { return scale.tsc0 + mul_shift32(ns, scale.tsc_per_ns); }
+uint64_t now_ns(const Vcpu& v) {
+    if (v.time.published_tsc == 0)
+        return now_ns();
+    return ns_at(v.time.published_tsc) + scale_delta(cpu::rdtsc() - v.time.published_tsc);
+}
+
+// Rounded up: an interrupt before the deadline would only be re-armed.
+uint64_t tsc_at(uint64_t ns) { return scale.tsc0 + mul_shift32(ns, scale.tsc_per_ns) + 1; }
 
 void publish(Vcpu& v) {
     vcpu_time_info_t& t = v.events.info->time;
@@ -74,6 +81,7 @@ void publish(Vcpu& v) {
     __atomic_store_n(&t.version, t.version + 1, __ATOMIC_SEQ_CST);  // odd: changing
     t.tsc_timestamp = tsc;
     t.system_time = ns_at(tsc);
+    v.time.published_tsc = tsc;
     t.tsc_to_system_mul = scale.mul;
     t.tsc_shift = scale.shift;
     t.flags = 0;

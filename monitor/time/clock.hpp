@@ -18,6 +18,12 @@ void init(const abi::BootInfo& boot);
 // Xen's system time now / at a given TSC value, in ns.
 [[nodiscard]] uint64_t now_ns();
 [[nodiscard]] uint64_t ns_at(uint64_t tsc);
+// v's system time as the guest computes it from its vcpu_time_info
+// (system_time + scaled TSC delta since tsc_timestamp). It can trail
+// now_ns() by a few ns of rounding; timers compare deadlines against it, so
+// that a deadline the monitor sees as passed has passed for the guest too
+// (else a guest that wakes "early" and blocks again would sleep forever).
+[[nodiscard]] uint64_t now_ns(const Vcpu& v);
 // The TSC value at system time `ns`.
 [[nodiscard]] uint64_t tsc_at(uint64_t ns);
 

@@ -4,6 +4,7 @@
 
 #include "monitor/arch/x86_64/lapic.hpp"
 #include "monitor/events/evtchn.hpp"
+#include "monitor/pending.hpp"
 #include "monitor/time/clock.hpp"
 
 namespace monitor::timer {
@@ -20,6 +21,10 @@ bool periodic_runs(const Vcpu& v) {
 
 // The LAPIC timer follows the earliest deadline (one in the past fires at once).
 void rearm(Vcpu& v) {
+    if (&v != &current()) {  // VCPUOP_set_periodic_timer on another vCPU: only it may program its LAPIC
+        post_and_kick(v, kPendingTimer);
+        return;
+    }
     VcpuTime& t = v.time;
     const uint64_t periodic = periodic_runs(v) ? t.periodic_next_ns : 0;
     const uint64_t next = earliest(earliest(t.singleshot_ns, periodic), t.poll_deadline_ns);
@@ -48,7 +53,7 @@ bool periodic_due(Vcpu& v, uint64_t now) {
 
 void set_singleshot(Vcpu& v, uint64_t deadline_ns) {
     // Xen 4.18: a deadline already past fires at once (VCPU_SSHOTTMR_future ignored).
-    if (deadline_ns && deadline_ns <= time::now_ns()) {
+    if (deadline_ns && deadline_ns <= time::now_ns(v)) {
         v.time.singleshot_ns = 0;
         fire(v);
     } else {
@@ -59,8 +64,8 @@ void set_singleshot(Vcpu& v, uint64_t deadline_ns) {
 
 void set_periodic(Vcpu& v, uint64_t period_ns) {
     v.time.periodic_ns = period_ns;
-    v.time.periodic_next_ns = period_ns ? time::now_ns() : 0;  // the first tick at once, as Xen
-    if (periodic_due(v, time::now_ns()))
+    v.time.periodic_next_ns = period_ns ? time::now_ns(v) : 0;  // the first tick at once, as Xen
+    if (periodic_due(v, time::now_ns(v)))
         fire(v);
     rearm(v);
 }
@@ -72,7 +77,7 @@ void set_poll_deadline(Vcpu& v, uint64_t deadline_ns) {
 
 void blocked(Vcpu& v, bool is_blocked) {
     v.time.blocked = is_blocked;
-    if (!is_blocked && periodic_due(v, time::now_ns()))
+    if (!is_blocked && periodic_due(v, time::now_ns(v)))
         fire(v);
     rearm(v);
 }
@@ -81,7 +86,7 @@ void virq_timer_bound(Vcpu& v) { rearm(v); }
 
 void expire(Vcpu& v) {
     VcpuTime& t = v.time;
-    const uint64_t now = time::now_ns();
+    const uint64_t now = time::now_ns(v);
     t.armed_ns = 0;  // the interrupt consumed it
     bool due = periodic_due(v, now);
     if (t.singleshot_ns && t.singleshot_ns <= now) {
