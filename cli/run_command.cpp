@@ -9,6 +9,7 @@
 #include "cli/stats_report.hpp"
 #include "cli/step_profile.hpp"
 #include "guest-abi/layout.hpp"
+#include "vmm/elf/kernel_file.hpp"
 #include "vmm/elf/read_file.hpp"
 #include "vmm/machine.hpp"
 #include "vmm/monitor_image.hpp"
@@ -17,7 +18,9 @@ namespace pvvmm::cli {
 
 void add_run_command(CLI::App& app, RunArgs& a) {
     auto* run = app.add_subcommand("run", "Run a 64-bit Xen PV guest (default: the bundled demo guest)");
-    run->add_option("guest", a.guest, "Guest kernel: an ELF with Xen PV notes");
+    run->add_option("guest", a.guest,
+                    "Guest kernel with Xen PV support: an ELF, a bzImage (Linux's vmlinuz; gzip, xz, lzma, bzip2, "
+                    "zstd or lz4 payload) or a compressed ELF, as Xen's domain builder takes");
     run->add_option("--xpti", a.xpti, "Meltdown mitigation XPTI: on, off or auto (on unless the CPU is not vulnerable)")
         ->capture_default_str();
     run->add_option("--pcid", a.pcid,
@@ -37,6 +40,10 @@ void add_run_command(CLI::App& app, RunArgs& a) {
     run->add_option("--memory", a.memory, "Guest memory, e.g. 64M, 256M, 1G (multiple of 2 MiB)")
         ->capture_default_str();
     run->add_option("--cmdline", a.cmdline, "Guest command line (start_info.cmd_line)");
+    run->add_option("--initrd", a.initrd,
+                    "Initial ramdisk, loaded as Xen does (start_info mod_start/mod_len; in the frames after the "
+                    "initial mapping when the kernel has a MOD_START_PFN note)")
+        ->type_name("FILE");
     run->add_option("--timeout", a.timeout, "Stop the guest after this many seconds (0: never)")->capture_default_str();
     run->add_option("--log-level", a.log_level, "trace, debug, info, warn, error, critical or off")
         ->capture_default_str();
@@ -141,14 +148,27 @@ int run_command(const RunArgs& a) {
     if (a.vcpus < 1 || a.vcpus > layout::kMaxVcpus)
         return fail(bad_input("--vcpus {} is outside 1..{}", a.vcpus, layout::kMaxVcpus));
 
-    std::vector<uint8_t> file;
+    elf::KernelFile kernel;
+    std::string options_note;  // the guest name with how it was unpacked, for the log
     std::span<const uint8_t> guest = embedded_demo_guest_elf();
     if (!a.guest.empty()) {
         auto bytes = elf::read_file(a.guest);
         if (!bytes)
             return fail(bytes.error());
-        file = std::move(*bytes);
-        guest = file;
+        auto unpacked = elf::unpack_kernel(std::move(*bytes));
+        if (!unpacked)
+            return fail(unpacked.error().context(a.guest));
+        kernel = std::move(*unpacked);
+        guest = kernel.elf;
+        if (kernel.origin != "ELF")
+            options_note = fmt::format("{} ({})", a.guest, kernel.origin);
+    }
+    std::vector<uint8_t> initrd;
+    if (!a.initrd.empty()) {
+        auto bytes = elf::read_file(a.initrd);
+        if (!bytes)
+            return fail(bytes.error().context("--initrd"));
+        initrd = std::move(*bytes);
     }
 
     RunOptions options;
@@ -185,7 +205,7 @@ int run_command(const RunArgs& a) {
     options.xpti_opts = *xpti_opts;
     options.log_level = static_cast<uint8_t>(*level);
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
-    options.guest_name = a.guest.empty() ? "bundled demo" : a.guest;
+    options.guest_name = a.guest.empty() ? "bundled demo" : options_note.empty() ? a.guest : options_note;
     options.xpti_choice = a.xpti;
 
     // Opened before the run: an unwritable --stats-file fails at once.
@@ -196,6 +216,7 @@ int run_command(const RunArgs& a) {
     domain::DomainConfig config;
     config.memory_bytes = *memory;
     config.cmdline = a.cmdline;
+    config.initrd = initrd;
     auto result = run_domain(guest, config, options);
     if (!result) {
         const auto& e = result.error();

@@ -1,4 +1,4 @@
-// `pvvmm run [options] [guest.elf]`
+// `pvvmm run [options] [kernel]`
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -13,6 +13,7 @@ struct RunArgs {
     std::string xpti_opt = "all";
     std::string memory = "64M";
     std::string cmdline;
+    std::string initrd;  // --initrd FILE; empty: none
     std::string timeout = "60";
     std::string log_level = "info";
     std::string kvm_device = "/dev/kvm";

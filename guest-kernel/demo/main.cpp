@@ -28,6 +28,22 @@ void show_start_info(const start_info& info) {
     print("  cmd_line        \"%s\"\n", runtime::command_line());
 }
 
+// --initrd: the module's checksum (FNV-1a over mod_len bytes, which Xen
+// rounds up to whole pages), so that a test can tell it arrived intact.
+void show_initrd(const start_info& info) {
+    if (info.mod_len == 0)
+        return;
+    if (info.flags & SIF_MOD_START_PFN) {  // unmapped: this guest has no MOD_START_PFN note, so never
+        print("demo: initrd at pfn %#lx, unmapped\n", info.mod_start);
+        return;
+    }
+    const auto* bytes = reinterpret_cast<const uint8_t*>(info.mod_start);
+    uint32_t hash = 0x811c9dc5;
+    for (uint64_t i = 0; i < info.mod_len; ++i)
+        hash = (hash ^ bytes[i]) * 0x01000193;
+    print("demo: initrd %lu bytes at %#lx, fnv1a %#x\n", info.mod_len, info.mod_start, hash);
+}
+
 void show_p2m(const start_info& info) {
     constexpr unsigned shown = 8;
     print("p2m (pfn -> mfn), first entries:\n");
@@ -113,6 +129,7 @@ unsigned guest_main(const start_info& info) {
     }
     print("pvvmm demo guest: hello from a Xen PV guest\n");
     show_start_info(info);
+    show_initrd(info);
     show_p2m(info);
     print("running with cs %#x ss %#x (guest kernel mode, ring 3)\n", cpu::read_cs(), cpu::read_ss());
     print("demo: done\n");

@@ -114,9 +114,12 @@ void check_plan(const elf::GuestImage& image, const DomainConfig& config, const 
         CHECK(va % kPage == 0);
     }
 
-    // kernel -> p2m -> start_info -> xenstore -> console -> page tables -> stack
+    // kernel -> (mapped initrd) -> p2m -> start_info -> xenstore -> console -> page tables -> stack
     CHECK(l.virt_start < l.kernel_end);
-    CHECK(l.p2m_va == l.kernel_end);
+    CHECK(l.module_pages * kPage == round_up(config.initrd.size(), kPage));
+    if (l.module_va != 0)
+        CHECK(l.module_va == l.kernel_end);
+    CHECK(l.p2m_va == l.kernel_end + (l.module_va != 0 ? l.module_pages * kPage : 0));
     CHECK(l.start_info_va == l.p2m_va + l.p2m_pages * kPage);
     CHECK(l.store_va == l.start_info_va + kPage);
     CHECK(l.console_va == l.store_va + kPage);
@@ -277,7 +280,7 @@ void check_start_info(const BuiltDomain& d, const DomainConfig& config) {
     CHECK(std::string(si->magic, strnlen(si->magic, sizeof(si->magic))) == "xen-3.0-x86_64");
     CHECK(si->nr_pages == l.nr_pages);
     CHECK(si->shared_info == layout::kSharedInfoGpa);
-    CHECK(si->flags == 0);
+    CHECK(si->flags == (l.module_pages != 0 && l.module_va == 0 ? SIF_MOD_START_PFN : 0));
     CHECK(si->store_mfn == d.mfn_of_va(l.store_va));
     CHECK(si->store_mfn == d.info.store_mfn);
     CHECK(si->store_evtchn == d.info.store_evtchn);
@@ -287,8 +290,18 @@ void check_start_info(const BuiltDomain& d, const DomainConfig& config) {
     CHECK(si->pt_base == l.pt_va);
     CHECK(si->nr_pt_frames == l.pt_frames);
     CHECK(si->mfn_list == l.p2m_va);
-    CHECK(si->mod_start == 0);
-    CHECK(si->mod_len == 0);
+    if (config.initrd.empty()) {
+        CHECK(si->mod_start == 0);
+        CHECK(si->mod_len == 0);
+    } else {  // Xen: a virtual address, or a pfn with SIF_MOD_START_PFN; the length in whole pages
+        CHECK(si->mod_start == (l.module_va != 0 ? l.module_va : l.module_pfn));
+        CHECK(si->mod_len == round_up(config.initrd.size(), kPage));
+        for (uint64_t i = 0; i < config.initrd.size(); i += 997) {
+            const uint64_t gpa = ((layout::kDomainFirstMfn + l.module_pfn) << 12) + i;
+            INFO("initrd byte " << i);
+            CHECK(*d.mem.object<uint8_t>(gpa) == config.initrd[i]);
+        }
+    }
     const auto* cmd = reinterpret_cast<const char*>(si->cmd_line);
     const size_t len = strnlen(cmd, sizeof(si->cmd_line));
     REQUIRE(len < sizeof(si->cmd_line));
@@ -452,6 +465,50 @@ TEST_CASE("plan_domain counts the extra tables of boundary-crossing layouts", "[
         check_plan(synthetic_image(kDemoVirtBase, kDemoVirtBase, kend), config, *plan);
         CHECK(plan->mapped_end == kDemoVirtBase + 8 * kMiB);
         CHECK(plan->pt_frames == 1 + 1 + 1 + 4);
+    }
+}
+
+// --initrd, as Xen's xc_dom_build_image places modules: right after the
+// kernel, mapped; or, for a kernel with a non-zero MOD_START_PFN note,
+// unmapped in the frames after the initial mapping, given as a pfn.
+TEST_CASE("an initrd is placed as Xen places it", "[domain][plan][build]") {
+    std::vector<uint8_t> initrd(3 * kMiB + 123);
+    for (size_t i = 0; i < initrd.size(); ++i)
+        initrd[i] = static_cast<uint8_t>(i * 7 + (i >> 12));
+    DomainConfig config;
+    config.memory_bytes = 32 * kMiB;
+    config.initrd = initrd;
+
+    SECTION("mapped, after the kernel (no MOD_START_PFN note)") {
+        const elf::GuestImage image = demo_image();
+        REQUIRE(image.notes.mod_start_pfn.value_or(0) == 0);
+        const BuiltDomain d = build(image, config);
+        check_plan(image, config, d.layout);
+        CHECK(d.layout.module_va == d.layout.kernel_end);
+        CHECK(d.layout.module_pfn == d.layout.pfn_of(d.layout.kernel_end));
+        check_start_info(d, config);
+        check_initial_page_tables(d);
+    }
+    SECTION("unmapped, after the initial mapping (MOD_START_PFN 1)") {
+        elf::GuestImage image = demo_image();
+        image.notes.mod_start_pfn = 1;
+        const BuiltDomain d = build(image, config);
+        check_plan(image, config, d.layout);
+        CHECK(d.layout.module_va == 0);
+        CHECK(d.layout.module_pfn == d.layout.pfn_of(d.layout.mapped_end));
+        check_start_info(d, config);
+        check_initial_page_tables(d);
+    }
+    SECTION("too large for --memory: one sentence naming the initrd") {
+        elf::GuestImage image = demo_image();
+        image.notes.mod_start_pfn = GENERATE(as<uint64_t>{}, 0, 1);
+        config.memory_bytes = 4 * kMiB;
+        const std::vector<uint8_t> four_mib(4 * kMiB);
+        config.initrd = four_mib;
+        auto plan = plan_domain(image, config);
+        REQUIRE_FALSE(plan.ok());
+        CHECK(plan.error().kind == ErrorKind::BadInput);
+        CHECK_THAT(plan.error().message, Contains("the initrd (4096 KiB) does not fit"));
     }
 }
 

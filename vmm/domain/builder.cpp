@@ -46,6 +46,15 @@ Result<void> load_segments(const Domain& d, const elf::GuestImage& image) {
     return {};
 }
 
+// The initrd into its frames, page by page (frames need not be consecutive).
+Result<void> load_module(const Domain& d, std::span<const uint8_t> bytes) {
+    for (uint64_t done = 0; done < bytes.size(); done += kPage) {
+        const uint64_t gpa = pfn_to_mfn(d.first_mfn, d.layout.module_pfn + done / kPage) << layout::kPageShift;
+        PVVMM_TRY(d.mem.write(gpa, bytes.subspan(done, std::min<uint64_t>(kPage, bytes.size() - done))));
+    }
+    return {};
+}
+
 // The table of `level` that covers `va`, reached from the L4 through
 // entries that already exist.
 uint64_t table_covering(const GuestTableMemory& tables, uint64_t l4, uint64_t va, int level) {
@@ -112,6 +121,12 @@ void write_start_info(const Domain& d, const DomainConfig& config) {
     si->nr_pages = l.nr_pages;
     si->shared_info = layout::kSharedInfoGpa;
     si->flags = 0;
+    if (l.module_pages != 0) {  // Xen reports the module's length in whole pages
+        si->mod_start = l.module_va != 0 ? l.module_va : l.module_pfn;
+        si->mod_len = l.module_pages * kPage;
+        if (l.module_va == 0)
+            si->flags |= SIF_MOD_START_PFN;
+    }
     si->store_mfn = d.mfn_of_va(l.store_va);
     si->store_evtchn = kStoreEvtchn;
     si->console.domU.mfn = d.mfn_of_va(l.console_va);
@@ -138,6 +153,7 @@ Result<abi::DomainInfo> build_domain(const GuestMemory& mem, const elf::GuestIma
         return Error{ErrorKind::Internal, "guest memory is smaller than the domain it should hold"};
     Domain d{mem, layout};
     PVVMM_TRY(load_segments(d, image));
+    PVVMM_TRY(load_module(d, config.initrd));
     PVVMM_TRY(build_page_tables(d));
     write_p2m_and_m2p(d);
     write_start_info(d, config);

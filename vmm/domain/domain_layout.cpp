@@ -39,6 +39,10 @@ Result<DomainLayout> plan_domain(const elf::GuestImage& image, const DomainConfi
         next += pages * kPage;
         return va;
     };
+    l.module_pages = round_up(config.initrd.size(), kPage) / kPage;
+    const bool module_unmapped = image.notes.mod_start_pfn.value_or(0) != 0;
+    if (l.module_pages != 0 && !module_unmapped)
+        l.module_va = take(l.module_pages);
     l.p2m_pages = round_up(l.nr_pages * 8, kPage) / kPage;
     l.p2m_va = take(l.p2m_pages);
     l.start_info_va = take(1);
@@ -73,7 +77,17 @@ Result<DomainLayout> plan_domain(const elf::GuestImage& image, const DomainConfi
     }
     l.pt_frames = frames;
 
-    const uint64_t needed_pages = l.pfn_of(l.mapped_end);
+    uint64_t needed_pages = l.pfn_of(l.mapped_end);
+    if (l.module_pages != 0) {
+        l.module_pfn = module_unmapped ? needed_pages : l.pfn_of(l.module_va);
+        if (module_unmapped)
+            needed_pages += l.module_pages;
+        if (needed_pages > l.nr_pages)
+            return bad_input(
+                "the initrd ({} KiB) does not fit: the kernel, initrd and boot structures need {} KiB but --memory "
+                "gives {} KiB",
+                config.initrd.size() / 1024, needed_pages * 4, l.nr_pages * 4);
+    }
     if (needed_pages > l.nr_pages)
         return bad_input("guest needs {} KiB for its image and boot structures but --memory gives {} KiB",
                          needed_pages * 4, l.nr_pages * 4);

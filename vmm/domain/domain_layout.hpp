@@ -1,11 +1,15 @@
 // Where the domain builder puts things in the guest's virtual address space,
-// in Xen's order: kernel image, p2m list, start_info, xenstore page, console
-// page, initial page tables, boot stack; all mapped from virt_base (pfn 0,
-// as Xen does, even when the kernel starts higher) to mapped_end (at least
-// 512 KiB past the boot stack, 4 MiB aligned).
+// in Xen's order: kernel image, initrd, p2m list, start_info, xenstore page,
+// console page, initial page tables, boot stack; all mapped from virt_base
+// (pfn 0, as Xen does, even when the kernel starts higher) to mapped_end (at
+// least 512 KiB past the boot stack, 4 MiB aligned). A kernel with a
+// non-zero MOD_START_PFN note gets its initrd unmapped instead, in the
+// frames right after mapped_end, and its pfn in start_info (Xen's
+// unmapped_initrd).
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "vmm/elf/guest_image.hpp"
@@ -16,6 +20,7 @@ namespace pvvmm::domain {
 struct DomainConfig {
     uint64_t memory_bytes = 64ull << 20;
     std::string cmdline;
+    std::span<const uint8_t> initrd;  // --initrd: start_info's module; empty: none
 };
 
 struct DomainLayout {
@@ -23,6 +28,9 @@ struct DomainLayout {
     uint64_t virt_base = 0;
     uint64_t virt_start = 0;  // kernel start (the mapping starts at virt_base)
     uint64_t kernel_end = 0;
+    uint64_t module_pages = 0;  // the initrd, rounded up to pages (0: none)
+    uint64_t module_va = 0;     // mapped initrd: its address; 0 when unmapped
+    uint64_t module_pfn = 0;    // its first frame, mapped or not
     uint64_t p2m_va = 0;
     uint64_t p2m_pages = 0;
     uint64_t start_info_va = 0;

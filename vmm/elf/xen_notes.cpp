@@ -66,12 +66,11 @@ Result<uint64_t> numeric_value(const NoteKind& kind, const Note& note) {
     }
 }
 
+// Xen's libelf reads a string note up to its NUL wherever that is; Linux
+// writes FEATURES without one (the note's zero padding ends it). A string
+// ends at its NUL or at the end of its descriptor, never beyond.
 Result<std::string> string_value(const NoteKind& kind, const Note& note) {
     auto nul = std::find(note.desc.begin(), note.desc.end(), uint8_t{0});
-    if (nul == note.desc.end()) {
-        return bad_input("Xen note {} is not NUL-terminated within its {}-byte descriptor", kind.name,
-                         note.desc.size());
-    }
     const auto length = static_cast<size_t>(nul - note.desc.begin());
     if (length > kMaxNoteStringLength) {
         return bad_input("Xen note {} is {} bytes long; at most {} are accepted", kind.name, length,
