@@ -68,7 +68,7 @@ enum class HypercallArg : uint8_t {
     IMPL(callback_op, Cmd, Ptr)              \
     XEN(xenoprof_op)                         \
     IMPL(event_channel_op, Cmd, Ptr)         \
-    XEN(physdev_op)                          \
+    IMPL(physdev_op, Cmd, Ptr)               \
     XEN(hvm_op)                              \
     XEN(sysctl)                              \
     XEN(domctl)                              \

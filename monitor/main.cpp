@@ -18,6 +18,7 @@
 #include "monitor/time/clock.hpp"
 #include "monitor/time/runstate.hpp"
 #include "monitor/time/timer.hpp"
+#include "monitor/traps/priv_op.hpp"
 #include "monitor/xpti/xpti.hpp"
 #include "pagetables/entry.hpp"
 
@@ -74,6 +75,7 @@ bool secondary_boots_late() {
         panic("initial L4 lost its type");
     v.kernel_l4_mfn = dom.l4_mfn;
     v.kernel_mode = true;
+    v.cr4 = guest_cr4_view(0);
     if (d.boot.test_hook == abi::TestHook::CorruptFrameTable)
         mm::frame(dom.l4_mfn).type_count++;
 

@@ -81,6 +81,12 @@ struct Vcpu {
     uint64_t syscall32_callback = 0, sysenter_callback = 0;
     bool syscall_disables_events = false;  // also for syscall32, as Xen does for 64-bit guests
     bool failsafe_disables_events = false, syscall32_disables_events = false, sysenter_disables_events = false;
+    // Xen's virtualised privileged state (monitor/traps/priv_op.cpp): the
+    // IOPL PHYSDEVOP_set_iopl set (0..3), CR0.TS as the guest last set it,
+    // and the guest's view of CR4.
+    uint8_t iopl = 0;
+    bool cr0_ts = false;
+    uint64_t cr4 = 0;
     DescriptorTable gdt;  // set_gdt
     DescriptorTable ldt;  // MMUEXT_SET_LDT
     xpti::PerVcpu xpti;
@@ -97,6 +103,7 @@ struct Domain {
     // included. (Zero-initialised: the monitor runs no constructors.)
     bool has_shutdown_code = false;
     uint8_t shutdown_code = 0;
+    uint32_t pci_cf8 = 0;  // the PCI CONFIG_ADDRESS latch (port 0xcf8): no devices behind it
 };
 
 // Inline: these sit on every entry path, where each ring-0 instruction costs

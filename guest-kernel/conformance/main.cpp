@@ -45,6 +45,7 @@ constexpr Subtest subtests[] = {
     {"multicall", test_multicall},
     {"refusals", test_refusals},
     {"ldt", test_ldt},
+    {"linux_abi", test_linux_abi},
     {"monitor_probe", test_monitor_probe},
     // Events and time. evtchn_reset rebinds the backends' ports and
     // vcpu_info cannot be undone: they come last.

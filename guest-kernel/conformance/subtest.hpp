@@ -53,6 +53,7 @@ Outcome test_mmuext();
 Outcome test_multicall();
 Outcome test_refusals();
 Outcome test_ldt();
+Outcome test_linux_abi();
 Outcome test_monitor_probe();
 // Events and time (events_support.hpp).
 Outcome test_evtchn_ops();

@@ -1,5 +1,6 @@
 // MMUEXT_SET_LDT: an LDT page must be the guest's, mapped read-only, and
-// hold only DPL-3 code/data descriptors; it then changes only through
+// hold only code/data descriptors (their DPL raised to 3, as Xen does) or
+// not-present ones; it then changes only through
 // update_descriptor. Where ring 3 honours guest selectors (real x86), an
 // LDT selector loads while the LDT is set and faults once it is cleared.
 #include "../lib/fault_probe.hpp"
@@ -14,7 +15,8 @@ namespace {
 
 constexpr uint64_t kFlatDataDpl3 = 0x00cff3000000ffff;
 constexpr uint64_t kFlatDataDpl0 = 0x00cf93000000ffff;
-constexpr uint16_t kLdtSelector0 = 0x7;  // index 0, TI (LDT), RPL 3
+constexpr uint64_t kTss = 0x0000890000000067;  // available 64-bit TSS: a system descriptor
+constexpr uint16_t kLdtSelector0 = 0x7;        // index 0, TI (LDT), RPL 3
 
 long set_ldt(uint64_t va, unsigned entries) { return mmu::mmuext_raw(MMUEXT_SET_LDT, va, entries); }
 
@@ -43,9 +45,10 @@ Outcome test_ldt() {
         REQUIRE(!f.taken, "loading LDT selector %#x faulted (error %#lx)", kLdtSelector0, f.error_code);
     }
     rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 8, kFlatDataDpl0);
-    REQUIRE(rc < 0, "update_descriptor put a DPL-0 descriptor into the LDT");
-    rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 8, kFlatDataDpl3);
-    REQUIRE(rc == 0, "update_descriptor of an LDT entry returned %ld", rc);
+    REQUIRE(rc == 0 && ldt[1] == kFlatDataDpl3, "update_descriptor of a DPL-0 LDT entry returned %ld, wrote %#lx", rc,
+            ldt[1]);
+    rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 8, kTss);
+    REQUIRE(rc < 0, "update_descriptor put a TSS descriptor into the LDT");
     load_fs(0);
 
     REQUIRE(set_ldt(0, 0) == 0, "clearing the LDT failed");
@@ -54,10 +57,20 @@ Outcome test_ldt() {
         REQUIRE(f.taken, "an LDT selector still loaded after the LDT was cleared");
     }
     REQUIRE(mmu::restore_window(tlb_victim) == 0, "LDT page writable again");
-    ldt[0] = kFlatDataDpl0;
+    ldt[0] = kTss;
     REQUIRE(mmu::map_page(va, pt::entry(mfn, pt::kernel_ro)) == 0, "LDT page read-only");
     rc = set_ldt(va, 1);
+    if (rc == 0)
+        set_ldt(0, 0);
     REQUIRE(mmu::restore_window(tlb_victim) == 0, "LDT page writable again");
-    REQUIRE(rc < 0, "SET_LDT accepted a DPL-0 descriptor");
+    REQUIRE(rc < 0, "SET_LDT accepted a TSS descriptor");
+    ldt[0] = kFlatDataDpl0;  // accepted with its DPL raised to 3, in the guest's page (Xen)
+    REQUIRE(mmu::map_page(va, pt::entry(mfn, pt::kernel_ro)) == 0, "LDT page read-only");
+    rc = set_ldt(va, 1);
+    const uint64_t fixed = ldt[0];
+    if (rc == 0)
+        set_ldt(0, 0);
+    REQUIRE(mmu::restore_window(tlb_victim) == 0, "LDT page writable again");
+    REQUIRE(rc == 0 && fixed == kFlatDataDpl3, "SET_LDT of a DPL-0 descriptor returned %ld, left %#lx", rc, fixed);
     return passed();
 }

@@ -1,8 +1,8 @@
 // Refusals that leave nothing behind: pinning an L1 that maps a monitor
 // frame, or an L2 holding a superpage entry, fails, and the frame is
 // untyped afterwards (it can be mapped writable again); the L4 in use as
-// the base pointer cannot be unpinned; set_gdt refuses a call gate and a
-// system descriptor.
+// the base pointer may be unpinned but stays typed; set_gdt refuses a call
+// gate and a system descriptor.
 #include "mmu_helpers.hpp"
 #include "subtest.hpp"
 
@@ -59,10 +59,18 @@ Outcome test_refusals() {
     rc = pin_with_entry(1, 3, pt::entry(own, pt::kernel_ro), remap);  // a valid L1 still pins afterwards
     REQUIRE(rc == 0 && remap == 0, "a valid L1 did not pin (%ld) or stayed typed (%ld)", rc, remap);
 
-    // The L4 in use as the base pointer cannot be unpinned, and stays typed.
+    // As in Xen, the L4 in use as the base pointer may be unpinned (Linux
+    // does so in xen_setup_kernel_pagetable): the base pointer holds its own
+    // type reference, so the table stays an L4 that cannot be mapped
+    // writable, and it can be pinned again, once.
     const uint64_t l4_mfn = physmap::virt_to_mfn(setup().info->pt_base);
     rc = mmu::mmuext_mfn(MMUEXT_UNPIN_TABLE, l4_mfn);
-    REQUIRE(rc < 0, "unpinning the L4 in use as the base pointer returned %ld", rc);
+    REQUIRE(rc == 0, "unpinning the L4 in use as the base pointer returned %ld", rc);
+    const long writable = mmu::map_page(mmu::address(tlb_decoy), pt::entry(l4_mfn, pt::kernel_rw));
+    mmu::restore_window(tlb_decoy);
+    REQUIRE(writable < 0, "the unpinned base-pointer L4 could be mapped writable");
+    rc = mmu::mmuext_mfn(MMUEXT_PIN_L4_TABLE, l4_mfn);
+    REQUIRE(rc == 0, "pinning the base-pointer L4 again returned %ld", rc);
     rc = mmu::mmuext_mfn(MMUEXT_PIN_L4_TABLE, l4_mfn);
     REQUIRE(rc < 0, "the in-use L4 could be pinned twice (returned %ld)", rc);
 

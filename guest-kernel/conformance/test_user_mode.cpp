@@ -78,23 +78,38 @@ Outcome descriptor_table() {
     REQUIRE(mmu::map_page(gdt_va, pt::entry(mfn, pt::kernel_ro)) == 0, "GDT page read-only");
     rc = hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 2);
     REQUIRE(rc == 0, "set_gdt of a valid DPL-3 data descriptor returned %ld", rc);
-    // update_descriptor is how a loaded GDT changes: DPL 3 data yes, DPL 0 no.
+    // update_descriptor is how a loaded GDT changes. As in Xen, a DPL-0
+    // segment is accepted with its DPL raised to 3 (the kernel runs in ring 3).
     rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 16, 0x00cff3000000ffff);
     REQUIRE(rc == 0, "update_descriptor (DPL-3 data) returned %ld", rc);
     REQUIRE(gdt[2] == 0x00cff3000000ffff, "update_descriptor did not write the descriptor");
-    rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 16, 0x00cf93000000ffff);
-    REQUIRE(rc < 0, "update_descriptor accepted a DPL-0 descriptor");
+    rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 16, 0x00af9b000000ffff);
+    REQUIRE(rc == 0, "update_descriptor (DPL-0 code) returned %ld", rc);
+    REQUIRE(gdt[2] == 0x00affb000000ffff, "update_descriptor wrote %#lx for DPL-0 code, not DPL 3", gdt[2]);
+    rc = hv::call<__HYPERVISOR_update_descriptor>((mfn << 12) + 16, 0x0000890000000067);
+    REQUIRE(rc < 0, "update_descriptor accepted a TSS descriptor");
     const uint64_t l4_mfn = physmap::virt_to_mfn(setup().info->pt_base);
     rc = hv::call<__HYPERVISOR_update_descriptor>(l4_mfn << 12, 0x00cff3000000ffff);
     REQUIRE(rc < 0, "update_descriptor wrote into the L4 page table");
     rc = hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 0);
     REQUIRE(rc == 0, "set_gdt with no entries returned %ld", rc);
     REQUIRE(mmu::restore_window(gdt_page) == 0, "GDT page writable again");
-    gdt[1] = 0x00cf93000000ffff;  // DPL 0: refused
+    gdt[1] = 0x00cf93000000ffff;  // DPL 0: fixed up to DPL 3 in the guest's page, as Xen does
     REQUIRE(mmu::map_page(gdt_va, pt::entry(mfn, pt::kernel_ro)) == 0, "GDT page read-only");
     rc = hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 2);
+    const uint64_t fixed = gdt[1];
+    hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 0);
     REQUIRE(mmu::restore_window(gdt_page) == 0, "GDT page writable again");
-    REQUIRE(rc < 0, "set_gdt accepted a DPL-0 descriptor");
+    REQUIRE(rc == 0, "set_gdt of a DPL-0 data descriptor returned %ld", rc);
+    REQUIRE(fixed == 0x00cff3000000ffff, "set_gdt left %#lx for DPL-0 data, not DPL 3", fixed);
+    gdt[5] = 0x0000890000000067;  // a TSS beyond the entries given: Xen checks the whole frame
+    REQUIRE(mmu::map_page(gdt_va, pt::entry(mfn, pt::kernel_ro)) == 0, "GDT page read-only");
+    rc = hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 2);
+    if (rc == 0)
+        hv::call<__HYPERVISOR_set_gdt>(physmap::address_of(frames), 0);
+    REQUIRE(mmu::restore_window(gdt_page) == 0, "GDT page writable again");
+    gdt[5] = 0;
+    REQUIRE(rc < 0, "set_gdt accepted a frame holding a TSS descriptor past its entries");
     return passed();
 }
 

@@ -15,9 +15,8 @@ int64_t take_descriptor_frames(const uint64_t* frames, uint64_t entries) {
         if (!is_domain_mfn(frames[i]))
             return -EINVAL;
         const auto* d = frame_ptr<const uint64_t>(frames[i]);
-        const uint64_t n = i + 1 < nr ? kDescriptorsPerFrame : entries - i * kDescriptorsPerFrame;
-        for (uint64_t e = 0; e < n; ++e)
-            if (!guest_descriptor_ok(d[e]))
+        for (uint64_t e = 0; e < kDescriptorsPerFrame; ++e)
+            if (uint64_t fixed = d[e]; !fixup_guest_descriptor(fixed))
                 return -EINVAL;
     }
     for (uint64_t taken = 0; taken < nr; ++taken) {
@@ -26,6 +25,11 @@ int64_t take_descriptor_frames(const uint64_t* frames, uint64_t entries) {
                 mm::put_page_type(frames[i]);
             return -EINVAL;
         }
+    }
+    for (uint64_t i = 0; i < nr; ++i) {
+        auto* d = frame_ptr<uint64_t>(frames[i]);
+        for (uint64_t e = 0; e < kDescriptorsPerFrame; ++e)
+            (void)fixup_guest_descriptor(d[e]);  // all checked above
     }
     return 0;
 }

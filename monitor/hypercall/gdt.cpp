@@ -1,6 +1,6 @@
 // set_gdt: the guest's own GDT entries below Xen's reserved ones. Every
-// descriptor is checked (only DPL-3 code/data segments, no system
-// descriptors or gates), then copied into this CPU's GDT; the frames are
+// descriptor is checked and fixed up as Xen does (descriptor_table.hpp),
+// then copied into this CPU's GDT; the frames are
 // typed as descriptor pages so the guest cannot map them writable.
 #include <stdint.h>
 #include <xen/xen.h>
@@ -19,11 +19,11 @@ namespace {
 
 static_assert(FIRST_RESERVED_GDT_PAGE <= DescriptorTable::kMaxFrames);
 
+}  // namespace
+
 uint64_t* gdt_copy(const Vcpu& v) {
     return reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kGdtOffset);
 }
-
-}  // namespace
 
 int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
@@ -55,14 +55,15 @@ int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
 // The frame must be the guest's and not a page table; if it is part of a
 // loaded GDT or LDT, this vCPU's copy is updated too.
 int64_t hc_update_descriptor(GuestRegs&, HypercallArgs a) {
-    const uint64_t maddr = a.a1(), desc = a.a2();
+    const uint64_t maddr = a.a1();
     const uint64_t mfn = maddr >> layout::kPageShift;
     if ((maddr & 7) != 0 || !is_domain_mfn(mfn))
         return -EINVAL;
     const auto& f = mm::frame(mfn);
     if (f.type_count > 0 && f.type != mm::FrameType::SegDesc)
         return -EINVAL;  // a page table, or similar
-    if (!guest_descriptor_ok(desc))
+    uint64_t desc = a.a2();
+    if (!fixup_guest_descriptor(desc))
         return -EINVAL;
     const unsigned index = static_cast<unsigned>((maddr & (layout::kPageSize - 1)) / 8);
     frame_ptr<uint64_t>(mfn)[index] = desc;

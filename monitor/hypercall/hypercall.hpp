@@ -34,6 +34,10 @@ void do_hypercall(GuestRegs& regs);
 // One hypercall by number (from registers or a multicall entry), counted.
 int64_t dispatch_hypercall(GuestRegs& regs, uint64_t nr, HypercallArgs args);
 
+// MMUEXT_NEW_BASEPTR / NEW_USER_BASEPTR (also a guest's mov to CR3): 0 or
+// a negative Xen errno.
+[[nodiscard]] int64_t set_base(Vcpu& v, uint64_t mfn, bool user);
+
 // Counted separately from unknown hypercall numbers.
 int64_t unknown_subop(const char* hypercall, uint64_t subop);
 
@@ -48,6 +52,8 @@ PVVMM_HYPERCALLS(PVVMM_HC_DECLARE, PVVMM_HC_NONE)
 // MMUEXT_SET_LDT (hypercall/ldt.cpp), and where this vCPU's LDT copy lives.
 int64_t set_ldt(uint64_t linear_addr, uint64_t entries);
 uint64_t* ldt_copy(const Vcpu& v);
+// The vCPU's GDT as the CPU uses it: the guest's entries, then Xen's reserved ones.
+uint64_t* gdt_copy(const Vcpu& v);
 
 // Ends the domain with `reason` (SHUTDOWN_*), or the code the guest gave
 // before with SCHEDOP_shutdown_code.

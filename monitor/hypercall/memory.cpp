@@ -49,19 +49,13 @@ int64_t flush_after_update(uint64_t flags, uint64_t va) {
     return 0;
 }
 
-// Whether any vCPU runs on this L4 (kernel or user base pointer).
-bool is_base_pointer(uint64_t mfn) {
-    for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id)
-        if (vcpu(id).kernel_l4_mfn == mfn || vcpu(id).user_l4_mfn == mfn)
-            return true;
-    return false;
-}
-
 // A frame the guest may write through the monitor (COPY_PAGE/CLEAR_PAGE
 // destination): its own, and not typed as a page table or descriptor page.
 bool writable_data_frame(uint64_t mfn) {
     return is_domain_mfn(mfn) && (mm::frame(mfn).type_count == 0 || mm::frame(mfn).type == mm::FrameType::None);
 }
+
+}  // namespace
 
 // Switch a base pointer: take the new root's L4 type, drop the old one.
 // Only a change of the L4 in use reaches CR3 (NEW_USER_BASEPTR in kernel
@@ -84,8 +78,6 @@ int64_t set_base(Vcpu& v, uint64_t mfn, bool user) {
         flush_all(FlushReason::GuestFlushRequest, FlushScope::Local);
     return 0;
 }
-
-}  // namespace
 
 int64_t hc_update_va_mapping(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
@@ -112,10 +104,13 @@ int64_t hc_mmu_update(GuestRegs&, HypercallArgs a) {
             rc = -EFAULT;
             break;
         }
-        const uint64_t cmd = req.ptr & 3;
-        const uint64_t addr = req.ptr & ~3ull;
-        if (cmd == MMU_NORMAL_PT_UPDATE) {
-            rc = mm::update_entry(addr >> 12, static_cast<unsigned>((addr & 0xfff) >> 3), req.val);
+        // The command lives in the low bits an aligned entry address leaves
+        // free (Xen: ptr & (sizeof(l1_pgentry_t) - 1)).
+        const uint64_t cmd = req.ptr & 7;
+        const uint64_t addr = req.ptr & ~7ull;
+        if (cmd == MMU_NORMAL_PT_UPDATE || cmd == MMU_PT_UPDATE_PRESERVE_AD) {
+            rc = mm::update_entry(addr >> 12, static_cast<unsigned>((addr & 0xfff) >> 3), req.val,
+                                  cmd == MMU_PT_UPDATE_PRESERVE_AD);
         } else if (cmd == MMU_MACHPHYS_UPDATE) {
             const uint64_t mfn = addr >> 12;
             if (!is_domain_mfn(mfn))
@@ -171,10 +166,8 @@ int64_t hc_mmuext_op(GuestRegs&, HypercallArgs a) {
                 rc = -EINVAL;
                 break;
             }
-            if (is_base_pointer(mfn)) {
-                rc = -EBUSY;  // switch away first (stricter than Xen, which keeps it alive by refcount)
-                break;
-            }
+            // As in Xen, the base pointer in use may be unpinned: it holds
+            // its own type reference (set_base), so the table stays an L4.
             mm::frame(mfn).pinned = 0;
             mm::put_page_type(mfn);
             break;

@@ -15,6 +15,7 @@
 #include "monitor/time/clock.hpp"
 #include "monitor/time/runstate.hpp"
 #include "monitor/time/timer.hpp"
+#include "monitor/traps/bounce.hpp"
 
 namespace monitor {
 
@@ -28,7 +29,9 @@ constexpr unsigned kMaxPollPorts = 128;  // as Xen
 void shutdown_domain(uint8_t reason) {
     const uint32_t why = domain().has_shutdown_code ? domain().shutdown_code : reason;
     report_suppressed_logs();
-    log(LogLevel::Debug, "guest shutdown, reason %u", why);
+    const GuestRegs& r = this_cpu()->regs;
+    log(LogLevel::Debug, "guest shutdown, reason %u (rip %#lx rsp %#lx)", why, r.rip, r.rsp);
+    log_guest_context(LogLevel::Debug, r);
     mm::audit_if_due(true);
     cpu::outl(layout::port::kShutdown, why);
     cpu::halt_forever();

@@ -140,6 +140,33 @@ int64_t hc_stack_switch(GuestRegs&, HypercallArgs a) {
     return 0;
 }
 
+namespace {
+
+// SEGBASE_GS_USER_SEL: Xen loads the selector into the user %gs (between
+// two swapgs, a faulting load replaced by the null selector) and keeps the
+// base that load gave. pvvmm computes that base from the descriptor
+// instead: the 32-bit base of a usable data or readable code segment
+// (present, DPL >= RPL), else 0. Linux uses it for __USER_DS at every
+// context switch. The %gs selector register itself is not loaded.
+uint64_t user_gs_base_for_selector(const Vcpu& v, uint16_t selector) {
+    const unsigned index = selector >> 3;
+    const bool in_ldt = selector & 4;
+    if (!in_ldt && index == 0)
+        return 0;
+    const uint64_t limit = in_ldt ? v.ldt.entries : layout::percpu::kGdtPages * (layout::kPageSize / 8);
+    if (index >= limit || (!in_ldt && index < FIRST_RESERVED_GDT_ENTRY && index >= v.gdt.entries))
+        return 0;
+    const uint64_t d = (in_ldt ? ldt_copy(v) : gdt_copy(v))[index];
+    const bool present = d & (1ull << 47), code_or_data = d & (1ull << 44);
+    const bool code = d & (1ull << 43), readable = d & (1ull << 41);
+    const unsigned dpl = (d >> 45) & 3;
+    if (!present || !code_or_data || (code && !readable) || dpl < (selector & 3u))
+        return 0;
+    return ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
+}
+
+}  // namespace
+
 int64_t hc_set_segment_base(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
     // A non-canonical base would make the monitor's own wrmsr fault.
@@ -156,18 +183,17 @@ int64_t hc_set_segment_base(GuestRegs&, HypercallArgs a) {
         if (v.kernel_mode)
             cpu::wrmsr(cpu::kMsrGsBase, a.a2());
         return 0;
-    case SEGBASE_GS_USER_SEL:
-        // Loading a user %gs selector from kernel mode; only null and the
-        // flat data selector exist, neither of which changes the base.
-        if (a.a2() != 0 && (a.a2() & ~3ull) != (FLAT_USER_DS32 & ~3))
-            return -EINVAL;
-        return 0;
+    case SEGBASE_GS_USER_SEL: v.gs_base_user = user_gs_base_for_selector(v, static_cast<uint16_t>(a.a2())); return 0;
     default: return -EINVAL;
     }
 }
 
-int64_t hc_fpu_taskswitch(GuestRegs&, HypercallArgs) {
-    return 0;  // CR0.TS is never set for the guest: its FPU state stays live
+// Recorded for the guest's CR0 reads; never applied to the hardware (no #NM
+// is delivered): the guest's FPU state stays live, which 64-bit Linux,
+// with eager FPU switching, never notices.
+int64_t hc_fpu_taskswitch(GuestRegs&, HypercallArgs a) {
+    current().cr0_ts = a.a1() != 0;
+    return 0;
 }
 
 int64_t hc_vm_assist(GuestRegs&, HypercallArgs a) {

@@ -48,9 +48,14 @@ int64_t put_string(uint64_t va, const char* s) {
         xen_feature_info_t fi;
         if (!GuestPtr<xen_feature_info_t>(a.a2()).read(fi))
             return -EFAULT;
-        // Features pvvmm implements: none of the optional ones yet, except
-        // that the guest runs in ring 3 with 64-bit Xen semantics.
-        fi.submap = 0;
+        if (fi.submap_idx != 0)
+            return -EINVAL;
+        // Xen 4.17's answer to a 64-bit PV domU, less what pvvmm lacks:
+        // no XENFEAT_memory_op_vnode_supported (no XENMEM_get_vnumainfo).
+        // Linux panics without preserve_ad and gnttab_map_avail_bits; the
+        // latter only describes grant mappings, which answer -ENOSYS here.
+        fi.submap = (1u << XENFEAT_mmu_pt_update_preserve_ad) | (1u << XENFEAT_highmem_assist) |
+                    (1u << XENFEAT_gnttab_map_avail_bits) | (1u << XENFEAT_direct_mapped);
         return GuestPtr<xen_feature_info_t>(a.a2()).write(fi) ? 0 : -EFAULT;
     }
     case XENVER_pagesize: return 4096;

@@ -163,7 +163,7 @@ void put_page_type(uint64_t mfn) {
     }
 }
 
-int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry) {
+int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry, bool preserve_ad) {
     if (!is_domain_mfn(table_mfn) || index >= pt::kEntries)
         return -EINVAL;
     auto& f = frame(table_mfn);
@@ -176,6 +176,8 @@ int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry) {
         new_entry |= kUser;
     uint64_t* t = table(table_mfn);
     const uint64_t old = t[index];
+    if (preserve_ad)
+        new_entry |= old & (pt::kAccessed | pt::kDirty);
     if (int rc = get_entry_ref(new_entry, level); rc < 0)
         return rc;
     t[index] = new_entry;

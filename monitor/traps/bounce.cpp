@@ -14,6 +14,19 @@ extern "C" uint64_t copy_guest(void* dst, const void* src, uint64_t n);
 
 namespace monitor {
 
+// What a guest developer needs to find the spot: the registers and the top
+// of the guest stack (return addresses to symbolise).
+void log_guest_context(LogLevel level, const GuestRegs& r) {
+    log(level, "  rax %#lx rbx %#lx rcx %#lx rdx %#lx rsi %#lx rdi %#lx rbp %#lx", r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
+        r.rdi, r.rbp);
+    log(level, "  r8 %#lx r9 %#lx r10 %#lx r11 %#lx r12 %#lx r13 %#lx r14 %#lx r15 %#lx", r.r8, r.r9, r.r10, r.r11,
+        r.r12, r.r13, r.r14, r.r15);
+    uint64_t stack[8];
+    if (copy_guest(stack, reinterpret_cast<const void*>(r.rsp & ~7ull), sizeof(stack)) == 0)
+        log(level, "  stack %#lx %#lx %#lx %#lx %#lx %#lx %#lx %#lx", stack[0], stack[1], stack[2], stack[3], stack[4],
+            stack[5], stack[6], stack[7]);
+}
+
 void crash_domain(const GuestRegs& r, const char* fmt, ...) {
     char msg[200];
     va_list ap;
@@ -22,6 +35,7 @@ void crash_domain(const GuestRegs& r, const char* fmt, ...) {
     va_end(ap);
     log(LogLevel::Error, "domain crashed: %s (rip %#lx rsp %#lx %s mode)", msg, r.rip, r.rsp,
         current().kernel_mode ? "kernel" : "user");
+    log_guest_context(LogLevel::Error, r);
     shutdown_domain(SHUTDOWN_crash);
 }
 
@@ -81,6 +95,8 @@ bool bounce_to_guest(GuestRegs& r, const Bounce& b) {
 void deliver_exception(GuestRegs& r, unsigned vector, bool has_error_code, uint32_t error_code) {
     Vcpu& v = current();
     const auto& t = v.traps[vector];
+    log(LogLevel::Trace, "exception %u (error %#x) at rip %#lx to the guest's handler %#lx", vector, error_code, r.rip,
+        t.address);
     if (t.address == 0)
         crash_domain(r, "unhandled exception %u (error %#x) with no trap handler registered", vector, error_code);
     bounce_to_guest(r, Bounce{t.address, has_error_code, error_code, t.disables_events});

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "monitor/arch/x86_64/regs.hpp"
+#include "monitor/log.hpp"
 #include "monitor/state.hpp"
 
 namespace monitor {
@@ -26,6 +27,9 @@ void deliver_exception(GuestRegs& regs, unsigned vector, bool has_error_code, ui
 
 // Kernel <-> user switch: L4, GS base, mode flag.
 void toggle_guest_mode(Vcpu& v);
+
+// Logs the guest's registers and the top of its stack at `level`.
+void log_guest_context(LogLevel level, const GuestRegs& regs);
 
 // Ends the domain with SHUTDOWN_crash after logging why.
 [[noreturn, gnu::format(printf, 2, 3)]] void crash_domain(const GuestRegs& regs, const char* fmt, ...);

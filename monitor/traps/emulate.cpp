@@ -5,6 +5,7 @@
 #include "monitor/mm/address_space.hpp"
 #include "monitor/state.hpp"
 #include "monitor/traps/bounce.hpp"
+#include "monitor/traps/cpuid_policy.hpp"
 #include "pagetables/entry.hpp"
 
 extern "C" uint64_t copy_guest(void* dst, const void* src, uint64_t n);
@@ -15,7 +16,9 @@ namespace {
 
 constexpr uint32_t kXenCpuidBase = 0x40000000;
 
-bool fetch(const GuestRegs& r, uint8_t* buf, unsigned n) {
+}  // namespace
+
+bool fetch_insn(const GuestRegs& r, uint8_t* buf, unsigned n) {
     return copy_guest(buf, reinterpret_cast<const void*>(r.rip), n) == 0;
 }
 
@@ -26,7 +29,7 @@ uint64_t* gpr(GuestRegs& r, unsigned index) {
 }
 
 // CPUID as a Xen PV guest sees it: Xen's leaves at 0x40000000, the rest
-// from the hardware.
+// from the hardware through the PV policy (cpuid_policy.hpp).
 void guest_cpuid(GuestRegs& r) {
     const uint32_t leaf = static_cast<uint32_t>(r.rax);
     cpu::CpuidResult c{};
@@ -42,6 +45,7 @@ void guest_cpuid(GuestRegs& r) {
         c = {0, 0, 0, 0};
     } else {
         c = cpu::cpuid(leaf, static_cast<uint32_t>(r.rcx));
+        apply_pv_cpuid_policy(leaf, static_cast<uint32_t>(r.rcx), c);
     }
     r.rax = c.eax;
     r.rbx = c.ebx;
@@ -50,77 +54,15 @@ void guest_cpuid(GuestRegs& r) {
     current().counters->emulated_cpuid++;
 }
 
-}  // namespace
-
 bool emulate_forced_cpuid(GuestRegs& r) {
     // ud2; .ascii "xen"; cpuid
     static constexpr uint8_t kPrefix[] = {0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2};
     uint8_t insn[sizeof(kPrefix)];
-    if (!fetch(r, insn, sizeof(insn)) || __builtin_memcmp(insn, kPrefix, sizeof(kPrefix)) != 0)
+    if (!fetch_insn(r, insn, sizeof(insn)) || __builtin_memcmp(insn, kPrefix, sizeof(kPrefix)) != 0)
         return false;
     guest_cpuid(r);
     r.rip += sizeof(kPrefix);
     return true;
-}
-
-bool emulate_privileged(GuestRegs& r) {
-    Vcpu& v = current();
-    if (!v.kernel_mode)
-        return false;
-    uint8_t insn[4];
-    if (!fetch(r, insn, 2))
-        return false;
-    if (insn[0] == 0x0f && insn[1] == 0xa2) {  // cpuid (only if it faulted)
-        guest_cpuid(r);
-        r.rip += 2;
-        return true;
-    }
-    if (insn[0] == 0x0f && (insn[1] == 0x30 || insn[1] == 0x32)) {  // wrmsr / rdmsr
-        const uint32_t msr = static_cast<uint32_t>(r.rcx);
-        const bool write = insn[1] == 0x30;
-        const uint64_t value = (r.rdx << 32) | (r.rax & 0xffffffff);
-        uint64_t* slot = nullptr;
-        if (msr == cpu::kMsrFsBase)
-            slot = &v.fs_base;
-        else if (msr == cpu::kMsrGsBase)
-            slot = &v.gs_base_kernel;
-        else if (msr == cpu::kMsrKernelGsBase)
-            slot = &v.gs_base_user;
-        if (slot == nullptr || (write && !pt::is_canonical(value))) {
-            if (write)
-                return false;   // #GP to the guest, as Xen does for unknown MSRs and bad bases
-            r.rax = r.rdx = 0;  // reads of other MSRs see 0
-        } else if (write) {
-            *slot = value;
-            if (msr == cpu::kMsrFsBase)
-                cpu::wrmsr(cpu::kMsrFsBase, value);
-            else if (msr == cpu::kMsrGsBase)
-                cpu::wrmsr(cpu::kMsrGsBase, value);
-        } else {
-            r.rax = *slot & 0xffffffff;
-            r.rdx = *slot >> 32;
-        }
-        r.rip += 2;
-        v.counters->emulated_privileged++;
-        return true;
-    }
-    // mov %cr3, %reg: 0f 20 /r with modrm.reg == 3 (optional REX.B prefix)
-    unsigned rex = 0, at = 0;
-    if (!fetch(r, insn, 3))
-        return false;
-    if ((insn[0] & 0xf0) == 0x40) {
-        rex = insn[0];
-        at = 1;
-        if (!fetch(r, insn, 4))
-            return false;
-    }
-    if (insn[at] == 0x0f && insn[at + 1] == 0x20 && ((insn[at + 2] >> 3) & 7) == 3 && (insn[at + 2] >> 6) == 3) {
-        *gpr(r, (insn[at + 2] & 7) | ((rex & 1) << 3)) = active_l4_mfn(v) << 12;
-        r.rip += at + 3;
-        v.counters->emulated_privileged++;
-        return true;
-    }
-    return false;
 }
 
 void deliver_soft_interrupt(GuestRegs& r, unsigned vector, unsigned insn_len) {
@@ -137,7 +79,7 @@ bool emulate_soft_interrupt_after_ud(GuestRegs& r) {
     if (!has_quirk(abi::kQuirkIntNRaisesUd))
         return false;
     uint8_t insn[2];
-    if (!fetch(r, insn, 2) || insn[0] != 0xcd)
+    if (!fetch_insn(r, insn, 2) || insn[0] != 0xcd)
         return false;
     current().counters->emulated_int_n++;
     deliver_soft_interrupt(r, insn[1], 2);
@@ -146,7 +88,7 @@ bool emulate_soft_interrupt_after_ud(GuestRegs& r) {
 
 bool emulate_soft_interrupt_after_gp(GuestRegs& r) {
     uint8_t insn[2];
-    if (!fetch(r, insn, 2) || insn[0] != 0xcd)
+    if (!fetch_insn(r, insn, 2) || insn[0] != 0xcd)
         return false;
     deliver_soft_interrupt(r, insn[1], 2);
     return true;
@@ -157,7 +99,7 @@ bool emulate_m2p_read(GuestRegs& r, uint64_t cr2) {
         return false;
     // Decode a plain load: [REX] 8B /r (mov r/m, reg) or REX.W A1 moffs64.
     uint8_t insn[16];
-    if (!fetch(r, insn, sizeof(insn)) && !fetch(r, insn, 8))
+    if (!fetch_insn(r, insn, sizeof(insn)) && !fetch_insn(r, insn, 8))
         return false;
     unsigned at = 0, rex = 0;
     if ((insn[0] & 0xf0) == 0x40)

@@ -11,6 +11,7 @@
 #include "monitor/state.hpp"
 #include "monitor/traps/bounce.hpp"
 #include "monitor/traps/emulate.hpp"
+#include "monitor/traps/priv_op.hpp"
 #include "monitor/xpti/xpti.hpp"
 
 extern "C" const uint64_t __extable_start[], __extable_end[];
