@@ -16,10 +16,12 @@ enum ExitStatus : int {
 
 inline constexpr const char* kConsoleHelp =
     "Console: the guest's console output goes to stdout, pvvmm's logs to stderr; stdin is the console's input\n"
-    "(on a terminal it is put in raw mode, keys go to the guest, and Ctrl-] stops the guest).";
+    "(on a terminal it is put in raw mode, keys go to the guest, and Ctrl-] stops the guest).\n"
+    "Linux: pvvmm run --xpti=on --memory 512M --initrd initrd.cpio.gz --cmdline console=hvc0 vmlinuz\n"
+    "(scripts/linux-guest fetches Debian's kernel and busybox with apt and boots it to a shell).";
 
 inline constexpr const char* kExitStatusHelp =
-    "Exit status: 0 guest powered off, 1 guest crashed, 2 bad input (options or guest ELF),\n"
+    "Exit status: 0 guest powered off, 1 guest crashed, 2 bad input (options, guest kernel or initrd),\n"
     "3 guest rebooted, 4 monitor panic or KVM failure, 5 --timeout expired,\n"
     "6 host error (/dev/kvm missing or not permitted, KVM set-up failed), 7 stopped from the console (Ctrl-]).";
 

@@ -47,6 +47,7 @@ struct Counters {
     uint64_t invlpgs[kFlushReasons];      // single-address flushes by reason
     uint64_t emulated_cpuid;
     uint64_t emulated_privileged;     // rdmsr/wrmsr/mov-from-cr3 emulated
+    uint64_t emulated_pt_writes;      // writes to read-only page tables performed (writable_pagetables)
     uint64_t emulated_m2p_reads;      // slot-256 reads emulated (host quirk)
     uint64_t emulated_int_n;          // `int N` decoded after #UD (host quirk)
     uint64_t syscall_via_fault;       // syscall entries reached through #PF at LSTAR
@@ -250,6 +251,10 @@ inline constexpr CounterField kCounterTable[] = {
      PVVMM_COUNTER_AT(emulated_privileged),
      .label = "emulated privileged insns",
      .meaning = "rdmsr/wrmsr of the FS/GS bases and mov from CR3 emulated"},
+    {.name = "emulated_pt_writes",
+     PVVMM_COUNTER_AT(emulated_pt_writes),
+     .label = "emulated page-table writes",
+     .meaning = "guest writes to its read-only L1 tables performed as validated updates (writable_pagetables)"},
     {.name = "emulated_m2p_reads",
      PVVMM_COUNTER_AT(emulated_m2p_reads),
      .label = "emulated M2P reads (quirk)",

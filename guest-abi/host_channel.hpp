@@ -56,7 +56,10 @@ struct HostChannel {
     PanicRegs panic_regs;
     // probe results (vCPU 0 fills them during boot)
     uint32_t quirks;
-    uint32_t pad;
+    // xenstore: the host sets it when serving the store ring on
+    // port::kXenstore wrote replies or watch events (the monitor then raises
+    // the store event channel and clears it)
+    uint32_t store_output;
     // bare ring 3 -> ring 0 -> ring 3 round trip (int3 to an iretq-only
     // handler), TSC cycles: median and minimum of the probe's batches
     uint64_t bare_round_trip_median;

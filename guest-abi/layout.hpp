@@ -197,6 +197,7 @@ inline constexpr uint16_t kLog = 0x501;       // one monitor log line in the buf
 inline constexpr uint16_t kShutdown = 0x502;  // value: SHUTDOWN_* reason
 inline constexpr uint16_t kPanic = 0x503;     // panic text + register dump in the page
 inline constexpr uint16_t kReady = 0x504;     // vCPU finished monitor boot
+inline constexpr uint16_t kXenstore = 0x505;  // the guest notified the store: the host serves its ring
 }  // namespace port
 
 }  // namespace layout

@@ -103,7 +103,8 @@ struct Domain {
     // included. (Zero-initialised: the monitor runs no constructors.)
     bool has_shutdown_code = false;
     uint8_t shutdown_code = 0;
-    uint32_t pci_cf8 = 0;  // the PCI CONFIG_ADDRESS latch (port 0xcf8): no devices behind it
+    uint32_t pci_cf8 = 0;              // the PCI CONFIG_ADDRESS latch (port 0xcf8): no devices behind it
+    bool writable_pagetables = false;  // VMASST_TYPE_writable_pagetables: traps/pt_write.hpp
 };
 
 // Inline: these sit on every entry path, where each ring-0 instruction costs

@@ -123,7 +123,13 @@ backend_exec() {
 	host)
 		if [ "$limit" = 0 ]; then "$@"; else timeout -k 5 "$limit" "$@"; fi
 		;;
-	nested) "$_backend_here/nested/pool" exec --timeout "$limit" -- "$@" ;;
+	nested)
+		# PVVMM_BACKEND_STDIN: a file the command reads as its standard input
+		# (the emulated machine has no terminal and no pipe to this one)
+		local input=()
+		[ -n "${PVVMM_BACKEND_STDIN:-}" ] && input=(--stdin "$PVVMM_BACKEND_STDIN")
+		"$_backend_here/nested/pool" exec --timeout "$limit" "${input[@]}" -- "$@"
+		;;
 	bochs) _backend_exec_bochs "$limit" "$@" ;;
 	*)
 		echo "backend: backend_exec before backend_select" >&2

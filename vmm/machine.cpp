@@ -20,6 +20,7 @@
 #include "vmm/kvm/vm.hpp"
 #include "vmm/memory.hpp"
 #include "vmm/monitor_image.hpp"
+#include "vmm/store_backend.hpp"
 #include "vmm/vcpu_thread.hpp"
 
 namespace pvvmm {
@@ -154,6 +155,7 @@ struct LiveDomain {
     kvm::Vm vm;
     GuestMemory mem;
     RunControl control;
+    std::unique_ptr<StoreBackend> store;
     std::vector<std::unique_ptr<VcpuThread>> threads;
 };
 
@@ -239,6 +241,10 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     if (!cpuid)
         return cpuid.error();
 
+    live->store = std::make_unique<StoreBackend>(
+        mem.object<xenstore_domain_interface>(domain->store_mfn << layout::kPageShift), abi::kGuestDomid,
+        options.guest_name, config.memory_bytes >> 10, options.nr_vcpus);
+
     install_kick_handler();
     auto& threads = live->threads;
     for (uint32_t id = 0; id < options.nr_vcpus; ++id) {
@@ -248,7 +254,8 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
         PVVMM_TRY(init_vcpu(*vcpu, *monitor, *cpuid));
         if (options.count_single_steps)
             PVVMM_TRY(vcpu->set_single_step(true));
-        threads.push_back(std::make_unique<VcpuThread>(std::move(*vcpu), mem, control, options.profile_single_steps,
+        threads.push_back(std::make_unique<VcpuThread>(std::move(*vcpu), mem, control, *live->store,
+                                                       options.profile_single_steps,
                                                        options.test_hook == abi::TestHook::StuckInKvmRun));
     }
     PVVMM_TRY(set_time(*boot, threads.front()->vcpu()));

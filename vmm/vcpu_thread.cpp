@@ -31,11 +31,12 @@ bool RunControl::wait(std::chrono::milliseconds timeout) {
     return cv_.wait_for(g, timeout, done);
 }
 
-VcpuThread::VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, bool profile_steps,
-                       bool ignore_kicks)
+VcpuThread::VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, StoreBackend& store,
+                       bool profile_steps, bool ignore_kicks)
     : vcpu_(std::move(vcpu)),
       mem_(mem),
       control_(control),
+      store_(store),
       channel_(mem.object<abi::HostChannel>(layout::channel_gpa(vcpu_.id()))),
       profile_steps_(profile_steps),
       ignore_kicks_(ignore_kicks) {}
@@ -106,6 +107,10 @@ bool VcpuThread::handle_io(const kvm_run& run) {
     auto& ch = *channel_;
     switch (run.io.port) {
     case layout::port::kConsole: flush_console(); return true;
+    case layout::port::kXenstore:
+        if (store_.notified())
+            __atomic_store_n(&ch.store_output, 1, __ATOMIC_RELEASE);
+        return true;
     case layout::port::kLog: {
         const uint32_t len = std::min(ch.log_len, abi::kLogBufSize);
         auto level = static_cast<spdlog::level::level_enum>(std::min<uint32_t>(ch.log_level, spdlog::level::critical));

@@ -16,6 +16,7 @@
 #include "vmm/kvm/vcpu.hpp"
 #include "vmm/machine.hpp"
 #include "vmm/memory.hpp"
+#include "vmm/store_backend.hpp"
 
 namespace pvvmm {
 
@@ -42,7 +43,9 @@ class VcpuThread {
 public:
     // `profile_steps`: count single-steps per RIP (RunOptions::profile_single_steps).
     // `ignore_kicks`: the thread blocks the kick signal (TestHook::StuckInKvmRun).
-    VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, bool profile_steps, bool ignore_kicks);
+    // `store`: serves the guest's xenstore notifications (shared by all vCPUs).
+    VcpuThread(kvm::Vcpu vcpu, const GuestMemory& mem, RunControl& control, StoreBackend& store, bool profile_steps,
+               bool ignore_kicks);
     void start();
     void kick();  // make KVM_RUN return now
     // Waits for the thread to end; false if it has not ended within `limit`
@@ -64,6 +67,7 @@ private:
     kvm::Vcpu vcpu_;
     const GuestMemory& mem_;
     RunControl& control_;
+    StoreBackend& store_;
     abi::HostChannel* channel_;
     pthread_t thread_{};
     bool started_ = false;

@@ -2,6 +2,7 @@
 
 #include <xen/xen.h>
 
+#include "monitor/arch/x86_64/cpu.hpp"
 #include "monitor/hypercall/console.hpp"
 #include "monitor/lib/xen_errno.hpp"
 #include "monitor/log.hpp"
@@ -140,13 +141,33 @@ void set_pending(uint32_t port) {
 
 // Wherever the guest bound the console backend's end (after EVTCHNOP_reset
 // it may be another port than start_info's), or nowhere.
-void raise_console() {
+namespace {
+
+void raise_backend(Backend backend) {
     for (uint32_t p = 1; p < kNrPorts; ++p)
-        if (ports[p].state == State::Interdomain && ports[p].backend == Backend::Console) {
+        if (ports[p].state == State::Interdomain && ports[p].backend == backend) {
             set_pending(p);
             return;
         }
 }
+
+}  // namespace
+
+void raise_console() { raise_backend(Backend::Console); }
+
+namespace {
+
+// The host's xenstore serves the ring synchronously, inside this exit, as
+// xenstored would right after the notification; its replies and watch
+// events are in the ring when outl returns.
+void store_notified() {
+    auto& ch = *current().channel;
+    cpu::outl(layout::port::kXenstore, 0);
+    if (__atomic_exchange_n(&ch.store_output, 0, __ATOMIC_ACQ_REL))
+        raise_backend(Backend::Store);
+}
+
+}  // namespace
 
 void send_virq(Vcpu& v, unsigned virq) {
     if (const uint16_t port = v.events.virq_port[virq])
@@ -235,7 +256,9 @@ int64_t send(uint32_t port) {
     case State::Interdomain:
         if (p.backend == Backend::Console)
             console_notified();
-        return 0;  // xenstore: no backend yet (the notification is dropped)
+        else if (p.backend == Backend::Store)
+            store_notified();
+        return 0;
     case State::Free:
     case State::Reserved:
     case State::Virq: return -EINVAL;

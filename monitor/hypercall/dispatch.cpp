@@ -50,9 +50,11 @@ namespace {
 
 // Out of line, off the successful hypercall's path: refusal counts and
 // the --audit check.
-[[gnu::noinline]] void after_hypercall(uint64_t nr, int64_t rc) {
-    if (rc < 0 && nr != __HYPERVISOR_iret)  // iret returns the guest's rax, not a status
+[[gnu::noinline]] void after_hypercall(uint64_t nr, HypercallArgs args, int64_t rc) {
+    if (rc < 0 && nr != __HYPERVISOR_iret) {  // iret returns the guest's rax, not a status
         current().counters->hypercalls_refused[nr]++;
+        log(LogLevel::Debug, "hypercall %lu (%#lx, %#lx) -> %ld", nr, args.a1(), args.a2(), rc);
+    }
     mm::audit_if_due(false);
 }
 
@@ -67,7 +69,7 @@ namespace {
     v.counters->hypercalls[nr]++;
     const int64_t rc = table.e[nr](r, args);
     if (rc < 0 || domain().boot.audit_every) [[unlikely]]
-        after_hypercall(nr, rc);
+        after_hypercall(nr, args, rc);
     return rc;
 }
 

@@ -69,13 +69,18 @@ int64_t set_base(Vcpu& v, uint64_t mfn, bool user) {
         if (int rc = mm::get_page_type(mfn, mm::FrameType::L4); rc < 0)
             return rc;
     }
-    if (slot)
-        mm::put_page_type(slot);
+    const uint64_t previous = slot;
     slot = mfn;
     if (active_l4_mfn(v) != active_before)
         load_guest_cr3(v);
     else if (!user)
         flush_all(FlushReason::GuestFlushRequest, FlushScope::Local);
+    // Only now, off the old L4: if this was its last reference, XPTI drops
+    // every restricted root copied from it (it keeps the one it runs on).
+    // Released first, the running root kept its copies of the old L4's
+    // slots after the switch, and Linux frees the boot L4's tables.
+    if (previous)
+        mm::put_page_type(previous);
     return 0;
 }
 
@@ -220,6 +225,33 @@ int64_t hc_mmuext_op(GuestRegs&, HypercallArgs a) {
     return rc;
 }
 
+namespace {
+
+// Xen's struct e820entry (public/arch-x86/xen.h has no C type for it).
+struct [[gnu::packed]] E820Entry {
+    uint64_t addr;
+    uint64_t size;
+    uint32_t type;
+};
+static_assert(sizeof(E820Entry) == 20);
+constexpr uint32_t kE820Ram = 1;
+
+// The map libxl sets for every PV domU (xc_domain_set_memmap_limit): one
+// RAM entry from 0 over the domain's memory. Xen copies at most as many
+// entries as the guest has room for and reports how many it copied.
+int64_t memory_map(uint64_t arg, uint64_t nr_pages) {
+    xen_memory_map_t map;
+    if (!GuestPtr<xen_memory_map_t>(arg).read(map))
+        return -EFAULT;
+    const E820Entry ram{0, nr_pages << layout::kPageShift, kE820Ram};
+    map.nr_entries = map.nr_entries < 1 ? 0 : 1;
+    if (map.nr_entries == 1 && !GuestPtr<E820Entry>(reinterpret_cast<uint64_t>(map.buffer.p)).write(ram))
+        return -EFAULT;
+    return GuestPtr<xen_memory_map_t>(arg).write(map) ? 0 : -EFAULT;
+}
+
+}  // namespace
+
 int64_t hc_memory_op(GuestRegs&, HypercallArgs a) {
     const auto& d = domain().boot.domain;
     switch (a.a1() & kMemopCmdMask) {
@@ -231,6 +263,7 @@ int64_t hc_memory_op(GuestRegs&, HypercallArgs a) {
         m.max_mfn = domain().boot.total_frames - 1;
         return GuestPtr<xen_machphys_mapping_t>(a.a2()).write(m) ? 0 : -EFAULT;
     }
+    case XENMEM_memory_map: return memory_map(a.a2(), d.nr_pages);
     case XENMEM_maximum_ram_page: return static_cast<int64_t>(d.first_mfn + d.nr_pages - 1);
     case XENMEM_current_reservation:
     case XENMEM_maximum_reservation: {

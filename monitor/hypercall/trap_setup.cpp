@@ -206,7 +206,7 @@ int64_t hc_vm_assist(GuestRegs&, HypercallArgs a) {
     case VMASST_TYPE_architectural_iopl:
     case VMASST_TYPE_runstate_update_flag:
     case VMASST_TYPE_m2p_strict: return 0;  // no effect for 64-bit PV guests here
-    case VMASST_TYPE_writable_pagetables: return a.a1() == VMASST_CMD_enable ? -EINVAL : 0;  // not supported
+    case VMASST_TYPE_writable_pagetables: domain().writable_pagetables = a.a1() == VMASST_CMD_enable; return 0;
     default: return -EINVAL;
     }
 }

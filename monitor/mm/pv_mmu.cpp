@@ -167,9 +167,16 @@ int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry, bool pr
     if (!is_domain_mfn(table_mfn) || index >= pt::kEntries)
         return -EINVAL;
     auto& f = frame(table_mfn);
+    if (f.type_count == 0) {
+        // Xen takes an untyped frame as a writable page for the update and
+        // stores the value as given: Linux writes the PTEs of an mm it has
+        // not pinned yet this way (exec's new mm), validated at the pin.
+        __atomic_store_n(&table(table_mfn)[index], new_entry, __ATOMIC_RELAXED);
+        return 0;
+    }
     const int level = static_cast<int>(f.type);
-    if (f.type_count == 0 || level < 1 || level > 4)
-        return -EINVAL;  // not a validated page table
+    if (level < 1 || level > 4)
+        return -EINVAL;  // a descriptor table in use: Xen refuses the writable type
     if (level == 4 && is_monitor_l4_slot(index))
         return -EINVAL;
     if (new_entry & kPresent)

@@ -17,7 +17,8 @@ void put_page_type(uint64_t mfn);
 // Update entry `index` of the page table in frame `table_mfn` (its level is
 // the frame's current type). With `preserve_ad` the entry keeps the
 // accessed and dirty bits it has (Xen's MMU_PT_UPDATE_PRESERVE_AD, which
-// Linux uses for ptep_modify_prot_commit). 0 or a negative Xen errno.
+// Linux uses for ptep_modify_prot_commit). A frame of no type is a plain
+// page to Xen: the value is stored as given. 0 or a negative Xen errno.
 [[nodiscard]] int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry, bool preserve_ad = false);
 
 // Machine frame of the L1 table that maps `va` under root `l4_mfn`, or 0.

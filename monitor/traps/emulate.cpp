@@ -6,6 +6,7 @@
 #include "monitor/state.hpp"
 #include "monitor/traps/bounce.hpp"
 #include "monitor/traps/cpuid_policy.hpp"
+#include "monitor/traps/insn_decode.hpp"
 #include "pagetables/entry.hpp"
 
 extern "C" uint64_t copy_guest(void* dst, const void* src, uint64_t n);
@@ -117,20 +118,11 @@ bool emulate_m2p_read(GuestRegs& r, uint64_t cr2) {
         dest = 0;
         len = at + 9;
     } else if (insn[at] == 0x8b) {
-        const uint8_t modrm = insn[at + 1];
-        const unsigned mod = modrm >> 6, rm = modrm & 7;
-        dest = ((modrm >> 3) & 7) | ((rex & 4) << 1);
-        len = at + 2;
-        if (mod == 3)
+        const ModRm m = decode_modrm(&insn[at + 1]);
+        if (!m.memory)
             return false;
-        if (rm == 4)
-            len += 1;  // SIB
-        if (mod == 1)
-            len += 1;
-        else if (mod == 2 || (mod == 0 && rm == 5))
-            len += 4;
-        else if (mod == 0 && rm == 4 && (insn[at + 2] & 7) == 5)
-            len += 4;  // SIB with no base: disp32
+        dest = m.reg | ((rex & 4) << 1);
+        len = at + 1 + m.length;
     } else {
         return false;
     }

@@ -12,6 +12,7 @@
 #include "monitor/traps/bounce.hpp"
 #include "monitor/traps/emulate.hpp"
 #include "monitor/traps/priv_op.hpp"
+#include "monitor/traps/pt_write.hpp"
 #include "monitor/xpti/xpti.hpp"
 
 extern "C" const uint64_t __extable_start[], __extable_end[];
@@ -23,7 +24,9 @@ namespace {
 
 constexpr unsigned kVecDebug = 1, kVecBreakpoint = 3, kVecOverflow = 4, kVecInvalidOpcode = 6, kVecGp = 13,
                    kVecPageFault = 14;
-constexpr uint64_t kPfWrite = 1u << 1, kPfUser = 1u << 2;
+constexpr uint64_t kPfPresent = 1u << 0, kPfWrite = 1u << 1, kPfUser = 1u << 2, kPfReserved = 1u << 3,
+                   kPfFetch = 1u << 4;
+constexpr uint64_t kPfEmulatable = kPfPresent | kPfWrite | kPfReserved | kPfFetch;
 
 bool vector_has_error_code(uint64_t v) {
     return v == 8 || v == 10 || v == 11 || v == 12 || v == 13 || v == 14 || v == 17 || v == 21 || v == 29 || v == 30;
@@ -116,6 +119,8 @@ void handle_page_fault(GuestRegs& r) {
     // Host quirk: ring 3 cannot read slot 256 here (the fault may say
     // not-present or reserved-bit); reads of the M2P are emulated.
     if (!(r.error_code & kPfWrite) && emulate_m2p_read(r, cr2))
+        return;
+    if ((r.error_code & kPfEmulatable) == (kPfPresent | kPfWrite) && emulate_page_table_write(r, cr2))
         return;
     v.counters->exceptions[kVecPageFault]++;
     // Same quirk: there a write to the (read-only) M2P looks not-present;
