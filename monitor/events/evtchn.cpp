@@ -139,10 +139,10 @@ void set_pending(uint32_t port) {
         post_and_kick(v, kPendingEvent);
 }
 
-// Wherever the guest bound the console backend's end (after EVTCHNOP_reset
-// it may be another port than start_info's), or nowhere.
 namespace {
 
+// Wherever the guest bound a backend's end (after EVTCHNOP_reset it may be
+// another port than start_info's), or nowhere.
 void raise_backend(Backend backend) {
     for (uint32_t p = 1; p < kNrPorts; ++p)
         if (ports[p].state == State::Interdomain && ports[p].backend == backend) {
@@ -150,12 +150,6 @@ void raise_backend(Backend backend) {
             return;
         }
 }
-
-}  // namespace
-
-void raise_console() { raise_backend(Backend::Console); }
-
-namespace {
 
 // The host's xenstore serves the ring synchronously, inside this exit, as
 // xenstored would right after the notification; its replies and watch
@@ -168,6 +162,8 @@ void store_notified() {
 }
 
 }  // namespace
+
+void raise_console() { raise_backend(Backend::Console); }
 
 void send_virq(Vcpu& v, unsigned virq) {
     if (const uint16_t port = v.events.virq_port[virq])
