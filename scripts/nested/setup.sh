@@ -29,6 +29,8 @@
 # A second call costs < 0.1 s.  Fresh: ~9 s (+ apt-get install time; -b: +1 s).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=initramfs.sh
+. "$HERE/initramfs.sh"
 DIR=${PVVMM_NESTED_DIR:-/var/tmp/pvvmm-nested}
 PKGS=(qemu-system-x86 busybox-static kmod xz-utils binutils gcc libc6-dev)
 BOCHS_PKGS=(bochs bochs-term bochsbios vgabios)
@@ -75,7 +77,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ---- fast path: everything built by this very setup.sh + init -----------------
-want_stamp() { echo "v2 $(cat "$HERE/setup.sh" "$HERE/init" "$HERE/kvm-hold.c" | sha256sum | cut -c1-16)"; }
+want_stamp() { echo "v2 $(cat "$HERE/setup.sh" "$HERE/initramfs.sh" "$HERE/init" "$HERE/kvm-hold.c" | sha256sum | cut -c1-16)"; }
 want_bochs_stamp() { echo "$(want_stamp) $(sha256sum <"$HERE/bochs-boot.S" | cut -c1-16)"; }
 main_ok() { # steps 2 and 3 done
 	[ -f "$DIR/stamp" ] && [ -f "$DIR/vmlinuz" ] && [ -f "$DIR/base.cpio.gz" ] &&
@@ -206,19 +208,16 @@ fi
 
 # ---- 3. base initramfs --------------------------------------------------------
 R=$DIR/root.new
-rm -rf "$R" && mkdir -p "$R/bin" "$R/dev" "$R/proc" "$R/sys" "$R/tmp" "$R/mod" "$R/payload"
-cp /bin/busybox "$R/bin/busybox"
-ldd "$R/bin/busybox" >/dev/null 2>&1 && die "/bin/busybox is dynamically linked (need busybox-static)"
-# applet links made here, not by `busybox --install` in the guest (0.3 s of TCG time)
-for a in $("$R/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$R/bin/$a"; done
+rm -rf "$R" && mkdir -p "$R/mod" "$R/payload"
+initramfs_busybox_root "$R" || die "no busybox tree for the initramfs"
 cp "$K"/mod/*.order "$R/mod/"
 # Without their BTF (type info for BPF, unused here) and signature (not
 # enforced): loading kvm.ko parses it against vmlinux's, 4 s of Bochs time.
 for m in "$K"/mod/*.ko; do objcopy -R .BTF "$m" "$R/mod/${m##*/}"; done
 cp "$HERE/init" "$R/init"
 gcc -O2 -Wall -Werror -static -o "$R/bin/kvm-hold" "$HERE/kvm-hold.c" || die "building kvm-hold.c failed"
-chmod 755 "$R/init" "$R/bin/busybox"
-(cd "$R" && find . | LC_ALL=C sort | busybox cpio -o -H newc 2>/dev/null | gzip -1 -n) > "$DIR/base.cpio.gz.new"
+chmod 755 "$R/init"
+initramfs_pack "$R" "$DIR/base.cpio.gz.new"
 # run.sh appends a second cpio archive: it must start 4-byte aligned (zero padding is skipped)
 truncate -s %512 "$DIR/base.cpio.gz.new"
 # (renames, so that a run.sh going on meanwhile sees old or new files, never none)
