@@ -47,7 +47,10 @@ void add_run_command(CLI::App& app, RunArgs& a) {
     run->add_option("--timeout", a.timeout, "Stop the guest after this many seconds (0: never)")->capture_default_str();
     run->add_option("--log-level", a.log_level, "trace, debug, info, warn, error, critical or off")
         ->capture_default_str();
-    run->add_option("--vcpus", a.vcpus, fmt::format("Number of vCPUs (1..{})", layout::kMaxVcpus))
+    run->add_option("--vcpus", a.vcpus,
+                    fmt::format("Number of vCPUs (1..{}); vCPU 0 starts the guest, which brings up the others "
+                                "(VCPUOP_initialise and VCPUOP_up, as Linux does)",
+                                layout::kMaxVcpus))
         ->capture_default_str();
     run->add_option("--kvm-device", a.kvm_device, "KVM device to open")->capture_default_str();
     // A flag with an optional =value, so that `--stats guest.elf` keeps the
@@ -194,11 +197,15 @@ int run_command(const RunArgs& a) {
         options.test_hook = abi::TestHook::StuckInKvmRun;
     else if (a.test_hook == "secondary-boots-late")
         options.test_hook = abi::TestHook::SecondaryBootsLate;
+    else if (a.test_hook == "drop-root-refresh")
+        options.test_hook = abi::TestHook::DropRootRefresh;
     else if (a.test_hook != "none")
-        return fail(bad_input(
-            "--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table, "
-            "leak-into-restricted-root, fault-in-exit-path, skip-guest-flushes, stuck-in-kvm-run, secondary-boots-late",
-            a.test_hook));
+        return fail(
+            bad_input("--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table, "
+                      "leak-into-restricted-root, fault-in-exit-path, skip-guest-flushes, stuck-in-kvm-run, "
+                      "secondary-boots-late, "
+                      "drop-root-refresh",
+                      a.test_hook));
     options.xpti = resolve_xpti(*xpti);
     options.pcid = *pcid;
     options.global_pages = *global_pages;

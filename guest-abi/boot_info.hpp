@@ -46,6 +46,10 @@ enum class TestHook : uint8_t {
     // vCPU 1 runs its per-CPU set-up after vCPU 0 has set up XPTI and before
     // vCPU 0 first enters the guest: per-CPU state must stay per CPU.
     SecondaryBootsLate = 8,
+    // Root refreshes from other vCPUs (Xen's FLUSH_ROOT_PGTBL) are counted
+    // and acknowledged but not carried out: the conformance smp subtest's
+    // L4 race must then end in endless faults.
+    DropRootRefresh = 9,
 };
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).

@@ -72,12 +72,22 @@ struct Counters {
     uint64_t host_kicks;        // the host's MSIs (it posted work)
     uint64_t ipis_sent;         // kicks of other vCPUs
     uint64_t ipis_received;
-    uint64_t blocks;                // SCHEDOP_block
-    uint64_t polls;                 // SCHEDOP_poll
-    uint64_t idle_halts;            // hlt with nothing to do (woken by an interrupt)
-    uint64_t console_input_bytes;   // bytes put into the console ring's input half
-    uint64_t exit_faults;           // iretq to the guest faulted: reflected to the guest (or crash)
-    uint64_t log_lines_suppressed;  // monitor log lines over the rate limit
+    uint64_t remote_requests_sent;      // flushes and root refreshes asked of other vCPUs (one per vCPU)
+    uint64_t remote_requests_served;    // such requests this vCPU carried out
+    uint64_t remote_requests_deferred;  // of those sent: left to a vCPU asleep in hlt, neither woken nor waited for
+    uint64_t remote_deferred_served;    // merged deferred requests this vCPU carried out on waking
+    uint64_t root_refreshes_sent;       // of those sent: L4 entry writes carried to other vCPUs
+    uint64_t root_refreshes_received;   // of those served
+    uint64_t remote_waits;              // requests this vCPU waited for (all targets at once)
+    uint64_t remote_wait_cycles;        // TSC cycles spent waiting for them
+    uint64_t domain_lock_waits;         // times the domain lock was held by another vCPU
+    uint64_t host_yields;               // waits for another vCPU that gave the host CPU away (port exit)
+    uint64_t blocks;                    // SCHEDOP_block
+    uint64_t polls;                     // SCHEDOP_poll
+    uint64_t idle_halts;                // hlt with nothing to do (woken by an interrupt)
+    uint64_t console_input_bytes;       // bytes put into the console ring's input half
+    uint64_t exit_faults;               // iretq to the guest faulted: reflected to the guest (or crash)
+    uint64_t log_lines_suppressed;      // monitor log lines over the rate limit
 };
 
 // ---------------------------------------------------------------------------
@@ -307,6 +317,46 @@ inline constexpr CounterField kCounterTable[] = {
      PVVMM_COUNTER_AT(ipis_received),
      .label = "IPIs received",
      .meaning = "kicks from other vCPUs"},
+    {.name = "remote_requests_sent",
+     PVVMM_COUNTER_AT(remote_requests_sent),
+     .label = "remote requests sent",
+     .meaning = "TLB flushes and XPTI root refreshes asked of other vCPUs, one per vCPU asked"},
+    {.name = "remote_requests_served",
+     PVVMM_COUNTER_AT(remote_requests_served),
+     .label = "remote requests served",
+     .meaning = "such requests from other vCPUs carried out by this one"},
+    {.name = "remote_requests_deferred",
+     PVVMM_COUNTER_AT(remote_requests_deferred),
+     .label = "remote requests deferred",
+     .meaning = "of those sent, left to a vCPU asleep in hlt: carried out before it runs guest code, not waited for"},
+    {.name = "remote_deferred_served",
+     PVVMM_COUNTER_AT(remote_deferred_served),
+     .label = "deferred requests served",
+     .meaning = "merged deferred requests carried out on waking (a full flush, every root recopied)"},
+    {.name = "root_refreshes_sent",
+     PVVMM_COUNTER_AT(root_refreshes_sent),
+     .label = "root refreshes sent",
+     .meaning = "L4 entry writes carried to other vCPUs (Xen's FLUSH_ROOT_PGTBL), one per vCPU"},
+    {.name = "root_refreshes_received",
+     PVVMM_COUNTER_AT(root_refreshes_received),
+     .label = "root refreshes received",
+     .meaning = "root refreshes from other vCPUs: their roots holding that L4 are recopied"},
+    {.name = "remote_waits",
+     PVVMM_COUNTER_AT(remote_waits),
+     .label = "remote waits",
+     .meaning = "requests this vCPU sent and waited for until every vCPU asked had served them"},
+    {.name = "remote_wait_cycles",
+     PVVMM_COUNTER_AT(remote_wait_cycles),
+     .label = "remote wait cycles",
+     .meaning = "TSC cycles spent in those waits (divide by remote_waits: a remote flush round trip)"},
+    {.name = "domain_lock_waits",
+     PVVMM_COUNTER_AT(domain_lock_waits),
+     .label = "domain lock waits",
+     .meaning = "hypercalls and page-table write emulations that found the domain lock held by another vCPU"},
+    {.name = "host_yields",
+     PVVMM_COUNTER_AT(host_yields),
+     .label = "host yields",
+     .meaning = "waits for another vCPU (its answer, the domain lock) that let the host run something else"},
     {.name = "blocks", PVVMM_COUNTER_AT(blocks), .label = "SCHEDOP_block", .meaning = "SCHEDOP_block calls"},
     {.name = "polls", PVVMM_COUNTER_AT(polls), .label = "SCHEDOP_poll", .meaning = "SCHEDOP_poll calls"},
     {.name = "idle_halts",

@@ -198,6 +198,7 @@ inline constexpr uint16_t kShutdown = 0x502;  // value: SHUTDOWN_* reason
 inline constexpr uint16_t kPanic = 0x503;     // panic text + register dump in the page
 inline constexpr uint16_t kReady = 0x504;     // vCPU finished monitor boot
 inline constexpr uint16_t kXenstore = 0x505;  // the guest notified the store: the host serves its ring
+inline constexpr uint16_t kYield = 0x506;     // a vCPU waits for another: the host thread yields its CPU
 }  // namespace port
 
 }  // namespace layout

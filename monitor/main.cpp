@@ -1,7 +1,8 @@
 // Monitor start-up on every vCPU: per-CPU descriptors, then on vCPU 0 the
 // host-quirk probe, validation and pinning of the domain's initial page
 // tables, the hypercall page, and the first entry into the guest with
-// Xen's start-of-day register state. Other vCPUs idle until VCPUOP_up.
+// Xen's start-of-day register state. Other vCPUs sleep until the guest
+// brings them up (VCPUOP_initialise, VCPUOP_up) and start from its context.
 #include "guest-abi/boot_info.hpp"
 #include "monitor/arch/x86_64/cpu.hpp"
 #include "monitor/arch/x86_64/descriptors.hpp"
@@ -14,6 +15,8 @@
 #include "monitor/mm/pv_mmu.hpp"
 #include "monitor/pending.hpp"
 #include "monitor/quirks/probe.hpp"
+#include "monitor/smp/guest_context.hpp"
+#include "monitor/smp/vcpus.hpp"
 #include "monitor/state.hpp"
 #include "monitor/time/clock.hpp"
 #include "monitor/time/runstate.hpp"
@@ -28,7 +31,7 @@ namespace monitor {
 
 namespace {
 
-void use_cheapest_syscall_entry();
+void use_cheapest_syscall_entry(const Vcpu& v);
 
 // Xen starts every PV vCPU with a 100 Hz periodic timer (pv_vcpu_initialise).
 constexpr uint64_t kDefaultPeriodNs = 10'000'000;
@@ -53,8 +56,10 @@ bool secondary_boots_late() {
     log(LogLevel::Info, "host KVM quirks: %s", quirks::describe(d.quirks));
     log(LogLevel::Debug, "bare ring 3 -> 0 -> 3 round trip (int3 + iretq): median %lu cycles, min %lu",
         channel().bare_round_trip_median, channel().bare_round_trip_min);
-    use_cheapest_syscall_entry();
+    use_cheapest_syscall_entry(v);
+    smp::boot_vcpu_is_up(v);
     xpti::init(v);
+    __atomic_store_n(&v.smp.engine_ready, true, __ATOMIC_RELEASE);
 
     const auto& dom = d.boot.domain;
     time::init(d.boot);
@@ -117,14 +122,39 @@ bool secondary_boots_late() {
 // Where syscall stays in ring 3, LSTAR moves from the supervisor-only stub
 // (entry by #PF) to the user-executable int3 trampoline (entry by #BP, about
 // half the cost on kvm_pvm). On real x86 the ring-0 stub stays.
-void use_cheapest_syscall_entry() {
+void use_cheapest_syscall_entry(const Vcpu& v) {
     if (!has_quirk(abi::kQuirkSyscallStaysInRing3))
         return;
-    auto* trampoline = reinterpret_cast<uint8_t*>(layout::direct_map(layout::kSyscallTrampolineGpa));
-    trampoline[0] = trampoline[1] = 0xcc;  // int3 for LSTAR, another for CSTAR: the trap's rip tells them apart
+    if (v.id == 0) {  // shared by all vCPUs; the MSRs are each CPU's
+        auto* trampoline = reinterpret_cast<uint8_t*>(layout::direct_map(layout::kSyscallTrampolineGpa));
+        trampoline[0] = trampoline[1] = 0xcc;  // int3 for LSTAR, another for CSTAR: the trap's rip tells them apart
+        log(LogLevel::Info, "syscall entry: int3 trampoline at %#lx", layout::kSyscallTrampolineVirt);
+    }
     cpu::wrmsr(cpu::kMsrLstar, layout::kSyscallTrampolineVirt);
     cpu::wrmsr(cpu::kMsrCstar, layout::kSyscallTrampolineVirt + 1);
-    log(LogLevel::Info, "syscall entry: int3 trampoline at %#lx", layout::kSyscallTrampolineVirt);
+}
+
+// A vCPU other than 0: down until the guest initialises it and brings it up
+// (VCPUOP_initialise, VCPUOP_up), then into the guest with that context,
+// after the same per-CPU set-up as vCPU 0 (Xen's default 100 Hz periodic
+// timer included).
+[[noreturn]] void start_secondary(Vcpu& v) {
+    smp::park_while_down(v);
+    use_cheapest_syscall_entry(v);
+    xpti::init(v);
+    __atomic_store_n(&v.smp.engine_ready, true, __ATOMIC_RELEASE);
+    runstate::start(v);
+    time::publish(v);
+    timer::set_periodic(v, kDefaultPeriodNs);
+    load_guest_cr3(v);
+    smp::apply_start_segments(v);
+    GuestRegs& r = this_cpu()->regs;
+    r = v.smp.start.regs;
+    log(LogLevel::Debug, "vCPU %u up: rip %#lx rsp %#lx, kernel L4 mfn %#lx", v.id, r.rip, r.rsp, v.kernel_l4_mfn);
+    before_guest_exit(r, v);
+    v.counters->guest_exits++;
+    xpti::before_exit(this_cpu());
+    enter_frame(&r);
 }
 
 void run_test_hook(abi::TestHook hook) {
@@ -134,7 +164,8 @@ void run_test_hook(abi::TestHook hook) {
     case abi::TestHook::LeakIntoRestrictedRoot:
     case abi::TestHook::FaultInExitPath:
     case abi::TestHook::SkipGuestFlushes:
-    case abi::TestHook::SecondaryBootsLate: return;
+    case abi::TestHook::SecondaryBootsLate:
+    case abi::TestHook::DropRootRefresh: return;
     case abi::TestHook::Panic: panic("test hook: panic on purpose");
     case abi::TestHook::StuckInKvmRun:
         for (;;)  // no hlt: that would exit to the host
@@ -176,7 +207,7 @@ extern "C" [[noreturn]] void monitor_main(uint32_t cpu_id, const abi::BootInfo* 
         __atomic_store_n(&late_boot_stage, 2, __ATOMIC_RELEASE);
     cpu::outl(layout::port::kReady, cpu_id);
     if (cpu_id != 0)
-        cpu::halt_forever();  // secondary vCPUs wait (VCPUOP_up comes later)
+        start_secondary(v);
     run_test_hook(boot->test_hook);
     quirks::start_probe(boot_domain);
 }

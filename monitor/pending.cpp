@@ -4,6 +4,8 @@
 #include "monitor/events/evtchn.hpp"
 #include "monitor/hypercall/console.hpp"
 #include "monitor/log.hpp"
+#include "monitor/smp/remote.hpp"
+#include "monitor/smp/vcpus.hpp"
 #include "monitor/time/timer.hpp"
 
 namespace monitor {
@@ -32,6 +34,8 @@ void do_background_work(Vcpu& v) {
         const uint32_t work = __atomic_fetch_and(&v.pending, kPendingEvent, __ATOMIC_SEQ_CST) & ~kPendingEvent;
         if (work == 0)
             return;
+        if (work & kPendingRemote)  // first: flushes deferred while asleep precede any guest-memory access
+            remote::serve(v);
         if (work & kPendingHost)
             take_host_posts(v);
         if (work & kPendingTimer)
@@ -41,13 +45,18 @@ void do_background_work(Vcpu& v) {
 
 void do_pending_work(GuestRegs& r, Vcpu& v) {
     do_background_work(v);
+    if (!__atomic_load_n(&v.smp.up, __ATOMIC_ACQUIRE)) [[unlikely]]
+        smp::park_while_down(v);
     if ((__atomic_load_n(&v.pending, __ATOMIC_RELAXED) & kPendingEvent) || upcall_due(v))
         events::deliver_upcall(r, v);
 }
 
 void wait_for_interrupt() {
-    current().counters->idle_halts++;
+    Vcpu& v = current();
+    v.counters->idle_halts++;
+    __atomic_store_n(&v.smp.idle, true, __ATOMIC_SEQ_CST);
     asm volatile("sti; hlt; cli" ::: "memory");
+    __atomic_store_n(&v.smp.idle, false, __ATOMIC_SEQ_CST);  // before any pending work is looked at
 }
 
 void handle_interrupt(uint64_t vector) {

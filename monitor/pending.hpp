@@ -13,9 +13,11 @@
 namespace monitor {
 
 enum PendingWork : uint32_t {
-    kPendingEvent = 1u << 0,  // an event upcall may be deliverable (vcpu_info says)
-    kPendingTimer = 1u << 1,  // the LAPIC timer fired: expire this vCPU's timers
-    kPendingHost = 1u << 2,   // the host posted work (HostChannel::posted)
+    kPendingEvent = 1u << 0,   // an event upcall may be deliverable (vcpu_info says)
+    kPendingTimer = 1u << 1,   // the LAPIC timer fired: expire this vCPU's timers
+    kPendingHost = 1u << 2,    // the host posted work (HostChannel::posted)
+    kPendingRemote = 1u << 3,  // another vCPU posted a request (monitor/smp/remote.hpp)
+    kPendingDown = 1u << 4,    // VCPUOP_down: stop before the guest runs again (monitor/smp/vcpus.hpp)
 };
 
 inline void post(Vcpu& v, uint32_t work) { __atomic_fetch_or(&v.pending, work, __ATOMIC_SEQ_CST); }
@@ -42,7 +44,10 @@ inline void before_guest_exit(GuestRegs& r, Vcpu& v) {
 }
 
 // Sleeps in hlt with interrupts on until one arrives; the host sees an
-// idle vCPU (KVM's in-kernel halt), not a spinning one.
+// idle vCPU (KVM's in-kernel halt), not a spinning one. The vCPU counts as
+// idle meanwhile (requests to it are deferred: monitor/smp/remote.hpp), so
+// only waits that do nothing with guest memory before their caller's
+// pending work runs may use it (the guest's block and poll, a vCPU down).
 void wait_for_interrupt();
 
 // Every interrupt (vector >= 32), from the guest or from wait_for_interrupt.

@@ -55,6 +55,42 @@ struct VcpuTime {
     uint64_t runstate_va = 0;  // VCPUOP_register_runstate_memory_area; 0: none
 };
 
+// What another vCPU asks of this one (monitor/smp/remote.hpp): TLB
+// flushes and XPTI root refreshes. Written by the requester under the
+// domain lock, served by this vCPU on its way out or wherever it waits;
+// the requester waits until served_seq reaches posted_seq.
+struct RemoteRequest {
+    uint32_t work;    // remote::Work bits
+    uint32_t reason;  // the abi::FlushReason of a flush
+    uint64_t va;      // kFlushOne's address
+    uint64_t l4;      // kRootRefresh / kL4Released: the guest L4 (physical address)
+    uint64_t posted_seq;
+    uint64_t served_seq;
+};
+
+// Where a vCPU starts on VCPUOP_up: its VCPUOP_initialise context's
+// registers, data selectors and LDT (monitor/smp/guest_context.hpp).
+struct StartState {
+    GuestRegs regs;
+    uint16_t ds, es, fs, gs;
+    uint64_t ldt_base, ldt_ents;
+};
+
+// Xen's per-vCPU run state as VCPUOP_* sees it (monitor/smp/).
+struct VcpuSmp {
+    bool initialised = false;   // has a guest context (vCPU 0: from the domain builder)
+    bool up = false;            // not Xen's _VPF_down: runs guest code (zero-initialised: down)
+    bool started = false;       // brought up once: its TLB and XPTI roots may hold the domain's
+    bool engine_ready = false;  // its XPTI engine is set up (remote requests before that need no work)
+    StartState start;
+    RemoteRequest request;
+    // Asleep in hlt (wait_for_interrupt): it runs no guest code before it
+    // serves what it was asked, so requesters leave work in `deferred`
+    // (remote::Work bits, merged) instead of waking it and waiting.
+    bool idle;
+    uint32_t deferred;
+};
+
 // monitor/log.cpp's rate limit on this vCPU's log lines.
 struct LogBudget {
     uint64_t refilled_tsc = 0;
@@ -93,6 +129,7 @@ struct Vcpu {
     VcpuEvents events;
     VcpuTime time;
     LogBudget log_budget;
+    VcpuSmp smp;
 };
 
 struct Domain {

@@ -89,6 +89,15 @@ struct Policy {
     bool single_flush = true;   // a guest root switch flushes once (else CR3 write + full flush)
     bool root_cache = false;    // a restricted root per guest L4, kept current on L4 writes
     bool slot_copy = false;     // copy only changed slots (needs Mem::slots_in_use)
+    // More than one vCPU may run the domain's page tables. A vCPU that left
+    // an address space no longer receives the guest's flushes for it (Linux
+    // drops it from mm_cpumask, as Xen's NEW_BASEPTR flushed), so with
+    // PCIDs a new base pointer makes every PCID's entries stale: each is
+    // flushed when next loaded, as Xen's NEW_BASEPTR flushes. (Without the
+    // root cache this holds on one vCPU too: a switch in kernel mode
+    // retags only the kernel PCIDs, and the user pair must not keep the old
+    // process's entries.)
+    bool smp = false;
 };
 
 template <typename M, typename Mem>
@@ -215,6 +224,9 @@ private:
         // toggles keep them, both L4s map user space alike).
         const bool new_base = user == h.user;
         const bool extra_flush = !p_.single_flush || (p_.global_pages && new_base);
+        if (p_.pcid && new_base && l4_pa != h.l4 && (p_.smp || !p_.root_cache))
+            for (auto& t : pcid_l4_)
+                t = kNoL4;
         if (!p_.xpti) {  // no restricted roots, no PCIDs: just the guest's L4
             if (l4_pa == h.l4)
                 return;
@@ -275,6 +287,39 @@ public:
                 r.dirty_all = true;
             }
         }
+    }
+
+    // Another vCPU wrote an entry of guest L4 `l4_pa` (Xen's
+    // FLUSH_ROOT_PGTBL, which carries no slot): every root of this vCPU
+    // holding it is recopied before it next runs, the current one before
+    // the next exit.
+    void l4_refresh(uint64_t l4_pa) {
+        if (!p_.xpti)
+            return;
+        for (unsigned i = 0; i < nr_roots_; ++i) {
+            Root& r = roots_[i];
+            if (r.l4 != l4_pa)
+                continue;
+            r.dirty_all = true;
+            if (i == here().root)
+                *changed_ = true;
+            else
+                stale_root_pcids(i);
+        }
+    }
+
+    // Entries of guest L4s this vCPU may hold changed while it slept (the
+    // requests it was not woken for, merged): every root is recopied before
+    // it next runs.
+    void refresh_all_roots() {
+        if (!p_.xpti)
+            return;
+        for (unsigned i = 0; i < nr_roots_; ++i) {
+            roots_[i].dirty_all = true;
+            if (i != here().root)
+                stale_root_pcids(i);
+        }
+        *changed_ = true;
     }
 
     // Guest L4 `l4_pa` lost its type: no cached root or PCID may stand for

@@ -1,5 +1,6 @@
 #include "vmm/vcpu_thread.hpp"
 
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <stdint.h>
 #include <xen/sched.h>
@@ -119,6 +120,7 @@ bool VcpuThread::handle_io(const kvm_run& run) {
         return true;
     }
     case layout::port::kReady: spdlog::debug("vCPU {}: monitor boot complete", vcpu_.id()); return true;
+    case layout::port::kYield: sched_yield(); return true;  // the vCPU it waits for may need this CPU
     case layout::port::kShutdown:
         flush_console();
         switch (value) {

@@ -62,6 +62,8 @@ constexpr Subtest subtests[] = {
     {"iret_frames", test_iret_frames},
     {"evtchn_reset", test_evtchn_reset},
     {"vcpu_info", test_vcpu_info},
+    // Brings vCPU 1 up for good (VCPUOP_initialise works once) and leaves it down.
+    {"smp", test_smp},
     {"iret_unreadable", test_iret_unreadable, true},
 };
 

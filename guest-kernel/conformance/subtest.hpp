@@ -69,4 +69,5 @@ Outcome test_callbacks();
 Outcome test_iret_frames();
 Outcome test_evtchn_reset();
 Outcome test_vcpu_info();
+Outcome test_smp();              // needs --vcpus 2 (skipped with one)
 Outcome test_iret_unreadable();  // only when named: it crashes the domain

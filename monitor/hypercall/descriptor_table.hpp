@@ -44,4 +44,8 @@ void replace_descriptor_frames(DescriptorTable& table, const uint64_t* frames, u
 // frame is part of `table`.
 void update_descriptor_copy(const DescriptorTable& table, uint64_t* copy, uint64_t mfn, unsigned index, uint64_t desc);
 
+// v's GDT becomes `frames` (set_gdt, VCPUOP_initialise): checked, typed,
+// copied below Xen's reserved entries of v's CPU; 0 or a Xen errno.
+[[nodiscard]] int64_t install_guest_gdt(Vcpu& v, const uint64_t* frames, uint64_t entries);
+
 }  // namespace monitor

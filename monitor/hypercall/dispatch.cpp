@@ -6,6 +6,7 @@
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/log.hpp"
 #include "monitor/mm/audit.hpp"
+#include "monitor/smp/domain_lock.hpp"
 #include "monitor/state.hpp"
 
 namespace monitor {
@@ -29,11 +30,31 @@ constexpr Handler handler_for(unsigned nr) {
 #undef PVVMM_HC_CASE
 #undef PVVMM_HC_NONE
 
+// Hypercalls that touch only the calling vCPU's state (or sleep: sched_op,
+// and multicall, whose entries lock one by one) run without the domain
+// lock (monitor/smp/domain_lock.hpp); every other one holds it.
+constexpr bool vcpu_local(unsigned nr) {
+    switch (nr) {
+    case __HYPERVISOR_iret:
+    case __HYPERVISOR_sched_op:
+    case __HYPERVISOR_set_timer_op:
+    case __HYPERVISOR_stack_switch:
+    case __HYPERVISOR_set_segment_base:
+    case __HYPERVISOR_fpu_taskswitch:
+    case __HYPERVISOR_multicall:
+    case __HYPERVISOR_xen_version: return true;
+    default: return false;
+    }
+}
+
 struct Table {
     Handler e[abi::kHypercallSlots];
-    constexpr Table() : e{} {
-        for (unsigned i = 0; i < abi::kHypercallSlots; ++i)
+    bool locked[abi::kHypercallSlots];
+    constexpr Table() : e{}, locked{} {
+        for (unsigned i = 0; i < abi::kHypercallSlots; ++i) {
             e[i] = handler_for(i);
+            locked[i] = !vcpu_local(i);
+        }
     }
 };
 constexpr Table table;
@@ -67,6 +88,15 @@ namespace {
         return -ENOSYS;
     }
     v.counters->hypercalls[nr]++;
+    if (!table.locked[nr]) {
+        const int64_t rc = table.e[nr](r, args);
+        if ((rc < 0 && nr != __HYPERVISOR_iret) || domain().boot.audit_every) [[unlikely]] {
+            smp::DomainLock lock(v);  // the audit reads every frame's counts
+            after_hypercall(nr, args, rc);
+        }
+        return rc;
+    }
+    smp::DomainLock lock(v);
     const int64_t rc = table.e[nr](r, args);
     if (rc < 0 || domain().boot.audit_every) [[unlikely]]
         after_hypercall(nr, args, rc);

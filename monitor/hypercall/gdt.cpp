@@ -25,15 +25,11 @@ uint64_t* gdt_copy(const Vcpu& v) {
     return reinterpret_cast<uint64_t*>(layout::percpu_virt(v.id) + layout::percpu::kGdtOffset);
 }
 
-int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
-    Vcpu& v = current();
-    const uint64_t entries = a.a2();
+// set_gdt's and VCPUOP_initialise's common part: take and check the frames,
+// then make them v's GDT (the copy v's CPU runs on is updated here).
+int64_t install_guest_gdt(Vcpu& v, const uint64_t* frames, uint64_t entries) {
     if (entries > FIRST_RESERVED_GDT_ENTRY)
         return -EINVAL;
-    const uint64_t nr = (entries + kDescriptorsPerFrame - 1) / kDescriptorsPerFrame;
-    uint64_t frames[FIRST_RESERVED_GDT_PAGE];
-    if (nr && !GuestPtr<uint64_t>(a.a1()).read_bytes(frames, nr * sizeof(uint64_t)))
-        return -EFAULT;
     if (int64_t rc = take_descriptor_frames(frames, entries); rc < 0)
         return rc;
     const uint64_t old_entries = v.gdt.entries;
@@ -51,9 +47,20 @@ int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
     return 0;
 }
 
+int64_t hc_set_gdt(GuestRegs&, HypercallArgs a) {
+    const uint64_t entries = a.a2();
+    if (entries > FIRST_RESERVED_GDT_ENTRY)
+        return -EINVAL;
+    const uint64_t nr = (entries + kDescriptorsPerFrame - 1) / kDescriptorsPerFrame;
+    uint64_t frames[FIRST_RESERVED_GDT_PAGE];
+    if (nr && !GuestPtr<uint64_t>(a.a1()).read_bytes(frames, nr * sizeof(uint64_t)))
+        return -EFAULT;
+    return install_guest_gdt(current(), frames, entries);
+}
+
 // update_descriptor(maddr, desc): the one way to change a descriptor page.
 // The frame must be the guest's and not a page table; if it is part of a
-// loaded GDT or LDT, this vCPU's copy is updated too.
+// loaded GDT or LDT, the copies of every vCPU that loaded it are updated too.
 int64_t hc_update_descriptor(GuestRegs&, HypercallArgs a) {
     const uint64_t maddr = a.a1();
     const uint64_t mfn = maddr >> layout::kPageShift;
@@ -67,9 +74,11 @@ int64_t hc_update_descriptor(GuestRegs&, HypercallArgs a) {
         return -EINVAL;
     const unsigned index = static_cast<unsigned>((maddr & (layout::kPageSize - 1)) / 8);
     frame_ptr<uint64_t>(mfn)[index] = desc;
-    const Vcpu& v = current();
-    update_descriptor_copy(v.gdt, gdt_copy(v), mfn, index, desc);
-    update_descriptor_copy(v.ldt, ldt_copy(v), mfn, index, desc);
+    for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id) {  // a frame may be in several vCPUs' tables
+        const Vcpu& v = vcpu(id);
+        update_descriptor_copy(v.gdt, gdt_copy(v), mfn, index, desc);
+        update_descriptor_copy(v.ldt, ldt_copy(v), mfn, index, desc);
+    }
     return 0;
 }
 

@@ -23,12 +23,12 @@ constexpr uint64_t kMaxBatch = 1u << 20;
 constexpr uint64_t kMemopCmdMask = (1u << 6) - 1;  // Xen: low bits are the command, the rest an extent start
 
 // Which vCPUs a flush covers: Xen's UVMF_LOCAL/UVMF_ALL, or a guest pointer
-// to a vCPU bitmap (UVMF_MULTI, MMUEXT_*_MULTI). Empty on a bad pointer.
+// to a vCPU bitmap (UVMF_MULTI, MMUEXT_*_MULTI).
 bool flush_scope_from_mask(uint64_t mask_ptr, FlushScope& scope) {
     uint64_t mask;
     if (!GuestPtr<uint64_t>(mask_ptr).read(mask))
         return false;
-    scope = (mask & ~(uint64_t{1} << current().id)) ? FlushScope::All : FlushScope::Local;
+    scope = FlushScope{mask};
     return true;
 }
 
@@ -37,7 +37,7 @@ int64_t flush_after_update(uint64_t flags, uint64_t va) {
     if (type == UVMF_NONE)
         return 0;
     const uint64_t target = flags & ~UVMF_FLUSHTYPE_MASK;  // UVMF_LOCAL, UVMF_ALL or a vCPU bitmap pointer
-    FlushScope scope = target == UVMF_ALL ? FlushScope::All : FlushScope::Local;
+    FlushScope scope = target == UVMF_ALL ? FlushScope::all() : FlushScope::local();
     if (target != UVMF_LOCAL && target != UVMF_ALL && !flush_scope_from_mask(target, scope))
         return -EFAULT;
     if (type == UVMF_TLB_FLUSH)
@@ -74,7 +74,7 @@ int64_t set_base(Vcpu& v, uint64_t mfn, bool user) {
     if (active_l4_mfn(v) != active_before)
         load_guest_cr3(v);
     else if (!user)
-        flush_all(FlushReason::GuestFlushRequest, FlushScope::Local);
+        flush_all(FlushReason::GuestFlushRequest, FlushScope::local());
     // Only now, off the old L4: if this was its last reference, XPTI drops
     // every restricted root copied from it (it keeps the one it runs on).
     // Released first, the running root kept its copies of the old L4's
@@ -179,15 +179,17 @@ int64_t hc_mmuext_op(GuestRegs&, HypercallArgs a) {
         }
         case MMUEXT_NEW_BASEPTR: rc = v.kernel_mode ? set_base(v, mfn, false) : -EINVAL; break;
         case MMUEXT_NEW_USER_BASEPTR: rc = set_base(v, mfn, true); break;
-        case MMUEXT_TLB_FLUSH_LOCAL: flush_all(FlushReason::GuestFlushRequest, FlushScope::Local); break;
-        case MMUEXT_TLB_FLUSH_ALL: flush_all(FlushReason::GuestFlushRequest, FlushScope::All); break;
+        case MMUEXT_TLB_FLUSH_LOCAL: flush_all(FlushReason::GuestFlushRequest, FlushScope::local()); break;
+        case MMUEXT_TLB_FLUSH_ALL: flush_all(FlushReason::GuestFlushRequest, FlushScope::all()); break;
         case MMUEXT_INVLPG_LOCAL:
-            flush_one(FlushReason::GuestFlushRequest, FlushScope::Local, op.arg1.linear_addr);
+            flush_one(FlushReason::GuestFlushRequest, FlushScope::local(), op.arg1.linear_addr);
             break;
-        case MMUEXT_INVLPG_ALL: flush_one(FlushReason::GuestFlushRequest, FlushScope::All, op.arg1.linear_addr); break;
+        case MMUEXT_INVLPG_ALL:
+            flush_one(FlushReason::GuestFlushRequest, FlushScope::all(), op.arg1.linear_addr);
+            break;
         case MMUEXT_TLB_FLUSH_MULTI:
         case MMUEXT_INVLPG_MULTI: {
-            FlushScope scope;
+            FlushScope scope{};
             if (!flush_scope_from_mask(reinterpret_cast<uint64_t>(op.arg2.vcpumask.p), scope)) {
                 rc = -EFAULT;
                 break;

@@ -12,6 +12,7 @@
 #include "monitor/log.hpp"
 #include "monitor/mm/audit.hpp"
 #include "monitor/pending.hpp"
+#include "monitor/smp/domain_lock.hpp"
 #include "monitor/time/clock.hpp"
 #include "monitor/time/runstate.hpp"
 #include "monitor/time/timer.hpp"
@@ -32,7 +33,10 @@ void shutdown_domain(uint8_t reason) {
     const GuestRegs& r = this_cpu()->regs;
     log(LogLevel::Debug, "guest shutdown, reason %u (rip %#lx rsp %#lx)", why, r.rip, r.rsp);
     log_guest_context(LogLevel::Debug, r);
-    mm::audit_if_due(true);
+    {
+        smp::DomainLock lock(current());  // other vCPUs may still change frames
+        mm::audit_if_due(true);
+    }
     cpu::outl(layout::port::kShutdown, why);
     cpu::halt_forever();
 }

@@ -1,7 +1,6 @@
-// vcpu_op for the vCPUs of this domain: timers (monitor/time/timer.cpp),
-// run state, vcpu_info placement. Only vCPU 0 runs guest code until
-// VCPUOP_up exists; the others are reported down, and the ops Xen allows
-// on another vCPU act on their not-yet-running state.
+// vcpu_op for the vCPUs of this domain: bring-up (monitor/smp/vcpus.hpp),
+// timers (monitor/time/timer.cpp), run state, vcpu_info placement. The ops
+// Xen allows on another vCPU act on its state, running or not.
 #include <stdint.h>
 #include <xen/sched.h>
 #include <xen/vcpu.h>
@@ -10,6 +9,7 @@
 #include "monitor/hypercall/guest_ptr.hpp"
 #include "monitor/hypercall/hypercall.hpp"
 #include "monitor/lib/xen_errno.hpp"
+#include "monitor/smp/vcpus.hpp"
 #include "monitor/time/clock.hpp"
 #include "monitor/time/runstate.hpp"
 #include "monitor/time/timer.hpp"
@@ -79,13 +79,10 @@ int64_t hc_vcpu_op(GuestRegs&, HypercallArgs a) {
         return -ENOENT;
     Vcpu& v = vcpu(static_cast<uint32_t>(id));
     switch (cmd) {
-    case VCPUOP_is_up: return id == 0 ? 1 : 0;
-    case VCPUOP_up: return id == 0 ? 0 : -EINVAL;  // the others are not initialised (VCPUOP_initialise: later)
-    case VCPUOP_down:
-        if (id == 0)
-            shutdown_domain(SHUTDOWN_poweroff);  // Xen: the last vCPU up going down
-        return 0;
-    case VCPUOP_initialise: return id == 0 ? -EEXIST : -ENOSYS;
+    case VCPUOP_is_up: return smp::is_up(v);
+    case VCPUOP_up: return smp::up(v);
+    case VCPUOP_down: return smp::down(v);
+    case VCPUOP_initialise: return smp::initialise(v, arg);
     case VCPUOP_get_physid: return -EINVAL;  // a domU's vCPUs have none
     case VCPUOP_get_runstate_info: return get_runstate(v, arg);
     case VCPUOP_register_runstate_memory_area: return register_runstate_area(v, arg);

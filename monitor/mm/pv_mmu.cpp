@@ -28,7 +28,7 @@ bool writable_mapping_dropped = false;
 void flush_stale_writable_mappings() {
     if (!writable_mapping_dropped)
         return;
-    flush_all(FlushReason::StaleWritable, FlushScope::All);
+    flush_all(FlushReason::StaleWritable, FlushScope::all());
     writable_mapping_dropped = false;
 }
 

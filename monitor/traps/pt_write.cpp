@@ -1,5 +1,7 @@
 #include "monitor/traps/pt_write.hpp"
 
+#include "monitor/smp/domain_lock.hpp"
+
 #include "monitor/mm/address_space.hpp"
 #include "monitor/mm/frame_table.hpp"
 #include "monitor/mm/pv_mmu.hpp"
@@ -227,6 +229,9 @@ bool emulate_page_table_write(GuestRegs& r, uint64_t cr2) {
     if (!domain().writable_pagetables)
         return false;
     Vcpu& v = current();
+    // The read-modify-write of the entry is atomic with respect to other
+    // vCPUs' page-table updates (a guest `lock xchg` stays one).
+    smp::DomainLock lock(v);
     const uint64_t l1_mfn = mm::find_l1(active_l4_mfn(v), cr2);
     if (l1_mfn == 0)
         return false;

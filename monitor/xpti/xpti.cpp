@@ -4,6 +4,7 @@
 #include "monitor/arch/x86_64/descriptors.hpp"
 #include "monitor/log.hpp"
 #include "monitor/mm/address_space.hpp"
+#include "monitor/smp/remote.hpp"
 #include "monitor/xpti/l4_summary.hpp"
 
 namespace monitor::xpti {
@@ -12,6 +13,12 @@ static_assert(pt::xpti::kMonitorSlotFirst == layout::kMonitorSlotFirst &&
               pt::xpti::kMonitorSlotLast == layout::kMonitorSlotLast);
 
 bool cached_roots_have_pcids = false;
+
+namespace {
+
+bool xpti_on = false;  // restricted roots exist: L4 changes concern other vCPUs' roots
+
+}  // namespace
 
 void HwMachine::count(pt::xpti::Event e, uint64_t n) {
     using pt::xpti::Event;
@@ -69,6 +76,8 @@ void init(Vcpu& v) {
 
     pt::xpti::Policy p;
     p.xpti = b.xpti == abi::XptiMode::On;
+    p.smp = b.nr_vcpus > 1;
+    xpti_on = p.xpti;
     const char* pcid_case = "off (unused without XPTI)";
     if (!p.xpti) {
         p.global_pages = b.global_pages != 0;
@@ -114,6 +123,8 @@ void init(Vcpu& v) {
     v.counters->xpti_state = (p.xpti ? abi::kXptiStateOn : 0) | (p.pcid ? abi::kXptiStatePcid : 0) |
                              (p.global_pages ? abi::kXptiStateGlobal : 0);
     use_entry_path(v.id, !p.xpti ? EntryPath::Plain : (opts & abi::kXptiFlagByte) ? EntryPath::Flag : EntryPath::Sign);
+    if (v.id != 0)
+        return;  // the same choice on every vCPU: logged once
     char buf[160];
     if (p.xpti)
         log(LogLevel::Info, "XPTI on: restricted per-vCPU roots; optimisations: %s; PCID %s; global pages %s",
@@ -130,23 +141,28 @@ void prepare_exit_slow(Vcpu& v) { (void)engine(v).prepare_exit(); }
 void flush_all(abi::FlushReason reason) { engine(current()).flush_all(reason); }
 void flush_one(abi::FlushReason reason, uint64_t va) { engine(current()).flush_one(reason, va); }
 
-void table_entry_changed_slow() {
-    for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id)
-        vcpu(id).xpti.engine.table_entry_changed();
-}
+// Other vCPUs: the guest flushes those running the changed tables; those
+// that left them flush at their next new base pointer (Policy::smp).
+void table_entry_changed_slow() { engine(current()).table_entry_changed(); }
 
 void l4_validated(uint64_t l4_mfn, const pt::xpti::SlotMask& in_use) { summary_create(l4_mfn, in_use); }
 
+// Each engine is touched by its own vCPU only: the others get the change
+// as a remote request and serve it before this hypercall returns, so no
+// vCPU runs on a root copied from an older L4 afterwards (the L3 an old
+// slot pointed to may be released by then), as Xen's FLUSH_ROOT_PGTBL.
 void l4_entry_written(uint64_t l4_mfn, unsigned slot, uint64_t entry) {
     summary_update(l4_mfn, slot, (entry & pt::kPresent) != 0);
-    for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id)
-        vcpu(id).xpti.engine.l4_entry_written(l4_mfn << layout::kPageShift, slot);
+    engine(current()).l4_entry_written(l4_mfn << layout::kPageShift, slot);
+    if (xpti_on)
+        remote::root_refresh(l4_mfn << layout::kPageShift);
 }
 
 void l4_released(uint64_t l4_mfn) {
     summary_drop(l4_mfn);
-    for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id)
-        vcpu(id).xpti.engine.l4_released(l4_mfn << layout::kPageShift);
+    engine(current()).l4_released(l4_mfn << layout::kPageShift);
+    if (xpti_on)
+        remote::l4_released(l4_mfn << layout::kPageShift);
 }
 
 void leak_into_restricted_root() {

@@ -29,7 +29,7 @@ inline void before_exit(CpuInfo* ci) {
         prepare_exit_slow(*ci->vcpu);
 }
 
-// TLB flushes (local: other vCPUs run no guest code yet).
+// TLB flushes on this vCPU (monitor/mm/flush.hpp reaches the others).
 void flush_all(abi::FlushReason reason);
 void flush_one(abi::FlushReason reason, uint64_t va);
 
