@@ -9,6 +9,7 @@
  * handler and its armed-fault state are never touched from vCPU 1.
  */
 #include <xen/xen.h>
+#include "../lib/trap_frame.h"
 #include "../lib/trap_vectors.h"
 
         .text
@@ -104,45 +105,7 @@ smp_second_failsafe_entry:
 
         .type   smp_trap_common, @function
 smp_trap_common:
-        pushq   %rax
-        pushq   %rbx
-        pushq   %rcx
-        pushq   %rdx
-        pushq   %rsi
-        pushq   %rdi
-        pushq   %rbp
-        pushq   %r8
-        pushq   %r9
-        pushq   %r10
-        pushq   %r11
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
-        cld
-        movq    %rsp, %rdi              /* struct traps::Frame * */
-        movq    %rsp, %rbx
-        andq    $-16, %rsp
-        call    smp_second_trap
-        movq    %rbx, %rsp
-        popq    %r15
-        popq    %r14
-        popq    %r13
-        popq    %r12
-        popq    %r11
-        popq    %r10
-        popq    %r9
-        popq    %r8
-        popq    %rbp
-        popq    %rdi
-        popq    %rsi
-        popq    %rdx
-        popq    %rcx
-        popq    %rbx
-        popq    %rax
-        addq    $16, %rsp               /* vector, error code */
-        pushq   $0                      /* iret_context.flags */
-        jmp     hypercall_page + __HYPERVISOR_iret * 32
+        TRAP_FRAME_CALL_AND_IRET smp_second_trap
         .size   smp_trap_common, . - smp_trap_common
 
 /*

@@ -21,6 +21,7 @@
  * the iret slot, which pushes rcx, r11, rax to complete struct iret_context
  * (xen-x86_64.h) and never returns.
  */
+#include "trap_frame.h"
 #include <xen/xen.h>
 #include "trap_vectors.h"
 
@@ -79,45 +80,7 @@ failsafe_callback_entry:
 
         .type   trap_common, @function
 trap_common:
-        pushq   %rax
-        pushq   %rbx
-        pushq   %rcx
-        pushq   %rdx
-        pushq   %rsi
-        pushq   %rdi
-        pushq   %rbp
-        pushq   %r8
-        pushq   %r9
-        pushq   %r10
-        pushq   %r11
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
-        cld
-        movq    %rsp, %rdi              /* struct traps::Frame * */
-        movq    %rsp, %rbx              /* callee-saved copy across the call */
-        andq    $-16, %rsp              /* SysV call alignment */
-        call    handle_trap
-        movq    %rbx, %rsp
-        popq    %r15
-        popq    %r14
-        popq    %r13
-        popq    %r12
-        popq    %r11
-        popq    %r10
-        popq    %r9
-        popq    %r8
-        popq    %rbp
-        popq    %rdi
-        popq    %rsi
-        popq    %rdx
-        popq    %rcx
-        popq    %rbx
-        popq    %rax
-        addq    $16, %rsp               /* vector, error code */
-        pushq   $0                      /* iret_context.flags */
-        jmp     hypercall_page + __HYPERVISOR_iret * 32
+        TRAP_FRAME_CALL_AND_IRET handle_trap
         .size   trap_common, . - trap_common
 
         .bss

@@ -1,0 +1,55 @@
+/*
+ * The common tail of every trap and callback stub (lib/trap_entry.S, the
+ * conformance guest's second vCPU): with (vector, error code) pushed, save
+ * every GPR as struct traps::Frame, call HANDLER(Frame*) on an aligned
+ * stack, restore, drop the pair and leave through HYPERVISOR_iret with
+ * flags 0 (not a syscall return: Xen restores rcx and r11 from the frame).
+ */
+#ifndef GUEST_KERNEL_LIB_TRAP_FRAME_H
+#define GUEST_KERNEL_LIB_TRAP_FRAME_H
+
+#include <xen/xen.h>
+
+.macro TRAP_FRAME_CALL_AND_IRET handler
+        pushq   %rax
+        pushq   %rbx
+        pushq   %rcx
+        pushq   %rdx
+        pushq   %rsi
+        pushq   %rdi
+        pushq   %rbp
+        pushq   %r8
+        pushq   %r9
+        pushq   %r10
+        pushq   %r11
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        cld
+        movq    %rsp, %rdi              /* struct traps::Frame * */
+        movq    %rsp, %rbx              /* callee-saved copy across the call */
+        andq    $-16, %rsp              /* SysV call alignment */
+        call    \handler
+        movq    %rbx, %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %r11
+        popq    %r10
+        popq    %r9
+        popq    %r8
+        popq    %rbp
+        popq    %rdi
+        popq    %rsi
+        popq    %rdx
+        popq    %rcx
+        popq    %rbx
+        popq    %rax
+        addq    $16, %rsp               /* vector, error code */
+        pushq   $0                      /* iret_context.flags */
+        jmp     hypercall_page + __HYPERVISOR_iret * 32
+.endm
+
+#endif
