@@ -325,22 +325,26 @@ public:
     // Guest L4 `l4_pa` lost its type: no cached root or PCID may stand for
     // it, and a cached copy is emptied (its tables may become guest data).
     void l4_released(uint64_t l4_pa) {
-        for (unsigned i = 0; i < nr_roots_; ++i) {
-            Root& r = roots_[i];
-            if (r.l4 != l4_pa || (i == here().root && here().l4 == l4_pa))
-                continue;
-            for (unsigned w = 0; w < kEntries / 64; ++w)
-                for (uint64_t bits = r.in_use.w[w]; bits; bits &= bits - 1)
-                    if (const unsigned slot = w * 64 + lowest_bit(bits); is_guest_slot(slot))
-                        mem_->write(r.pa, slot, 0);
-            r.in_use.clear_all();
-            r.l4 = kNoL4;
-        }
+        for (unsigned i = 0; i < nr_roots_; ++i)
+            if (roots_[i].l4 == l4_pa && !(i == here().root && here().l4 == l4_pa))
+                empty_root(roots_[i]);
         for (auto& t : pcid_l4_)
             if (t == l4_pa)
                 t = kNoL4;
         if (other().l4 == l4_pa)
             other() = State{};
+    }
+
+    // Some L4s lost their type while this vCPU slept (releases merged, not
+    // named): every root but the one it runs on (whose L4 it holds a
+    // reference to) is emptied, as l4_released() empties one L4's.
+    void drop_cached_roots() {
+        for (unsigned i = 0; i < nr_roots_; ++i)
+            if (!(i == here().root && here().l4 != kNoL4))
+                empty_root(roots_[i]);
+        for (auto& t : pcid_l4_)
+            t = kNoL4;
+        other() = State{};
     }
 
     // A present L1, L2 or L3 entry of some guest table was changed or
@@ -452,6 +456,16 @@ private:
         uint64_t r;
         asm("bsf %1, %0" : "=r"(r) : "rm"(x) : "cc");
         return static_cast<unsigned>(r);
+    }
+
+    // A root that stands for no L4 and holds no guest slot.
+    void empty_root(Root& r) {
+        for (unsigned w = 0; w < kEntries / 64; ++w)
+            for (uint64_t bits = r.in_use.w[w]; bits; bits &= bits - 1)
+                if (const unsigned slot = w * 64 + lowest_bit(bits); is_guest_slot(slot))
+                    mem_->write(r.pa, slot, 0);
+        r.in_use.clear_all();
+        r.l4 = kNoL4;
     }
 
     // Root i's PCID pair is flushed when next loaded.

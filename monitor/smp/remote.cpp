@@ -16,7 +16,8 @@ constexpr uint64_t kAllVcpus = ~uint64_t{0};
 // A vCPU asleep in hlt runs no guest code before it serves its requests
 // (pending.cpp looks at them first), so it is neither woken nor waited
 // for: the work is merged into what it does on waking (a full flush; a
-// release or refresh of any L4: every root recopied). The post comes
+// refresh of any L4: every root recopied; a release of any: every cached
+// root emptied). The post comes
 // before the second look at `idle`: a vCPU that woke in between sees it.
 bool defer_if_idle(Vcpu& t, uint32_t work) {
     if (!__atomic_load_n(&t.smp.idle, __ATOMIC_SEQ_CST))
@@ -25,7 +26,7 @@ bool defer_if_idle(Vcpu& t, uint32_t work) {
     if (work & kRootRefresh)
         merged |= kRootRefresh;
     if (work & kL4Released)
-        merged |= kRootRefresh | kFlushAll;  // no root or PCID may stand for the old L4
+        merged |= kL4Released | kFlushAll;  // no root or PCID may stand for the old L4
     __atomic_fetch_or(&t.smp.deferred, merged, __ATOMIC_SEQ_CST);
     post(t, kPendingRemote);
     return __atomic_load_n(&t.smp.idle, __ATOMIC_SEQ_CST);
@@ -57,6 +58,8 @@ void serve_deferred(Vcpu& v, xpti::Engine& e) {
     const uint32_t work = __atomic_exchange_n(&v.smp.deferred, 0, __ATOMIC_SEQ_CST);
     if (work == 0)
         return;
+    if (work & kL4Released)
+        e.drop_cached_roots();  // their copies may point to tables that are guest data by now
     if ((work & kRootRefresh) && domain().boot.test_hook != abi::TestHook::DropRootRefresh)
         e.refresh_all_roots();
     if (work & kFlushAll)
