@@ -18,47 +18,10 @@
  * and jump to the iret slot, which adds rcx, r11 and rax.
  */
 #include <xen/xen.h>
+#include "../lib/trap_frame.h"
 
 #define SYSCALL_VECTOR 0x200
 #define EVENT_VECTOR 0x201
-
-        .macro  save_registers
-        pushq   %rax
-        pushq   %rbx
-        pushq   %rcx
-        pushq   %rdx
-        pushq   %rsi
-        pushq   %rdi
-        pushq   %rbp
-        pushq   %r8
-        pushq   %r9
-        pushq   %r10
-        pushq   %r11
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
-        cld
-        .endm
-
-        .macro  restore_registers
-        popq    %r15
-        popq    %r14
-        popq    %r13
-        popq    %r12
-        popq    %r11
-        popq    %r10
-        popq    %r9
-        popq    %r8
-        popq    %rbp
-        popq    %rdi
-        popq    %rsi
-        popq    %rdx
-        popq    %rcx
-        popq    %rbx
-        popq    %rax
-        addq    $16, %rsp               /* vector, error code */
-        .endm
 
         /* Calls \function(Frame*) with a SysV-aligned stack; rbx keeps
          * the frame across the call (and across context switches). */

@@ -10,7 +10,8 @@
 
 #include <xen/xen.h>
 
-.macro TRAP_FRAME_CALL_AND_IRET handler
+/* struct traps::Frame's registers, after the (vector, error code) pair. */
+.macro save_registers
         pushq   %rax
         pushq   %rbx
         pushq   %rcx
@@ -27,11 +28,10 @@
         pushq   %r14
         pushq   %r15
         cld
-        movq    %rsp, %rdi              /* struct traps::Frame * */
-        movq    %rsp, %rbx              /* callee-saved copy across the call */
-        andq    $-16, %rsp              /* SysV call alignment */
-        call    \handler
-        movq    %rbx, %rsp
+.endm
+
+/* Their reverse, dropping the (vector, error code) pair too. */
+.macro restore_registers
         popq    %r15
         popq    %r14
         popq    %r13
@@ -48,6 +48,16 @@
         popq    %rbx
         popq    %rax
         addq    $16, %rsp               /* vector, error code */
+.endm
+
+.macro TRAP_FRAME_CALL_AND_IRET handler
+        save_registers
+        movq    %rsp, %rdi              /* struct traps::Frame * */
+        movq    %rsp, %rbx              /* callee-saved copy across the call */
+        andq    $-16, %rsp              /* SysV call alignment */
+        call    \handler
+        movq    %rbx, %rsp
+        restore_registers
         pushq   $0                      /* iret_context.flags */
         jmp     hypercall_page + __HYPERVISOR_iret * 32
 .endm
