@@ -50,6 +50,13 @@ enum class TestHook : uint8_t {
     // and acknowledged but not carried out: the conformance smp subtest's
     // L4 race must then end in endless faults.
     DropRootRefresh = 9,
+    // Kicks for events and remote requests lost on the way, as interrupts
+    // on a nested host: one IPI in 16 to a vCPU asleep in hlt is not sent
+    // (the idle watchdog must wake it), nor every second one to a running
+    // vCPU (a requester waiting for it must send it again). The work itself
+    // is posted. (A lost VCPUOP_down kick to a running vCPU would leave it
+    // running until its next interrupt: not covered.)
+    DropIpis = 10,
 };
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).

@@ -72,6 +72,7 @@ struct Counters {
     uint64_t host_kicks;        // the host's MSIs (it posted work)
     uint64_t ipis_sent;         // kicks of other vCPUs
     uint64_t ipis_received;
+    uint64_t ipis_resent;               // kicks repeated to a vCPU that had not served a request after 20M cycles
     uint64_t remote_requests_sent;      // flushes and root refreshes asked of other vCPUs (one per vCPU)
     uint64_t remote_requests_served;    // such requests this vCPU carried out
     uint64_t remote_requests_deferred;  // of those sent: left to a vCPU asleep in hlt, neither woken nor waited for
@@ -85,6 +86,8 @@ struct Counters {
     uint64_t blocks;                    // SCHEDOP_block
     uint64_t polls;                     // SCHEDOP_poll
     uint64_t idle_halts;                // hlt with nothing to do (woken by an interrupt)
+    uint64_t idle_watchdog_wakes;       // the idle watchdog's deadline expired (timer::kIdleWatchdogNs)
+    uint64_t lost_wakeups;              // of those: work was waiting that no interrupt had announced
     uint64_t console_input_bytes;       // bytes put into the console ring's input half
     uint64_t exit_faults;               // iretq to the guest faulted: reflected to the guest (or crash)
     uint64_t log_lines_suppressed;      // monitor log lines over the rate limit
@@ -317,6 +320,10 @@ inline constexpr CounterField kCounterTable[] = {
      PVVMM_COUNTER_AT(ipis_received),
      .label = "IPIs received",
      .meaning = "kicks from other vCPUs"},
+    {.name = "ipis_resent",
+     PVVMM_COUNTER_AT(ipis_resent),
+     .label = "IPIs resent",
+     .meaning = "kicks repeated to a vCPU that had not served a remote request after 20M TSC cycles (a lost IPI?)"},
     {.name = "remote_requests_sent",
      PVVMM_COUNTER_AT(remote_requests_sent),
      .label = "remote requests sent",
@@ -363,6 +370,14 @@ inline constexpr CounterField kCounterTable[] = {
      PVVMM_COUNTER_AT(idle_halts),
      .label = "idle halts",
      .meaning = "hlt with nothing to do, until an interrupt woke the vCPU"},
+    {.name = "idle_watchdog_wakes",
+     PVVMM_COUNTER_AT(idle_watchdog_wakes),
+     .label = "idle watchdog expiries",
+     .meaning = "SMP: the LAPIC timer is armed at most 200 ms ahead before an idle halt; times that deadline expired"},
+    {.name = "lost_wakeups",
+     PVVMM_COUNTER_AT(lost_wakeups),
+     .label = "lost wake-ups recovered",
+     .meaning = "watchdog wake-ups that found work no interrupt had announced (an IPI or timer interrupt lost)"},
     {.name = "console_input_bytes",
      PVVMM_COUNTER_AT(console_input_bytes),
      .label = "console input bytes",

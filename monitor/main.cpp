@@ -165,7 +165,8 @@ void run_test_hook(abi::TestHook hook) {
     case abi::TestHook::FaultInExitPath:
     case abi::TestHook::SkipGuestFlushes:
     case abi::TestHook::SecondaryBootsLate:
-    case abi::TestHook::DropRootRefresh: return;
+    case abi::TestHook::DropRootRefresh:
+    case abi::TestHook::DropIpis: return;
     case abi::TestHook::Panic: panic("test hook: panic on purpose");
     case abi::TestHook::StuckInKvmRun:
         for (;;)  // no hlt: that would exit to the host

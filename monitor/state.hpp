@@ -51,6 +51,8 @@ struct VcpuTime {
     uint64_t published_ns = 0;      // when vcpu_time_info was last written
     uint64_t published_tsc = 0;     // its tsc_timestamp (a private copy: the guest can write the page)
     bool blocked = false;           // in SCHEDOP_block/poll: the periodic timer pauses
+    uint64_t watchdog_ns = 0;       // the idle watchdog's deadline while it is what the LAPIC timer holds
+    bool watchdog_fired = false;    // it ended the last idle halt
     vcpu_runstate_info_t runstate{};
     uint64_t runstate_va = 0;  // VCPUOP_register_runstate_memory_area; 0: none
 };
@@ -89,6 +91,7 @@ struct VcpuSmp {
     // (remote::Work bits, merged) instead of waking it and waiting.
     bool idle;
     uint32_t deferred;
+    uint32_t kicks_for_drop_hook;  // TestHook::DropIpis: which kicks it drops
 };
 
 // monitor/log.cpp's rate limit on this vCPU's log lines.

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "guest-abi/layout.hpp"
+#include "vmm/postmortem.hpp"
 
 namespace pvvmm {
 
@@ -186,7 +187,13 @@ void VcpuThread::loop() {
             // it: an idle secondary vCPU simply waits for the run to end.
             control_.wait(std::chrono::milliseconds{0});
             return;
-        case KVM_EXIT_SHUTDOWN: report_fault("triple fault in the monitor (KVM_EXIT_SHUTDOWN)"); return;
+        case KVM_EXIT_SHUTDOWN:
+            // The registers are reset by now; what the monitor left in memory is not.
+            spdlog::error("vCPU {}: {}", vcpu_.id(), describe_monitor_remains(mem_, vcpu_.id()));
+            if (const std::string others = describe_other_vcpus(mem_, vcpu_.id()); !others.empty())
+                spdlog::info("at that time:\n{}", others);
+            report_fault("triple fault in the monitor (KVM_EXIT_SHUTDOWN)");
+            return;
         case KVM_EXIT_INTERNAL_ERROR:
             report_fault(fmt::format("KVM internal error, suberror {} (an instruction KVM cannot emulate?)",
                                      run.internal.suberror)

@@ -50,8 +50,11 @@ void sleep_until(Vcpu& v, Done done) {
     bool slept = false;
     for (;;) {
         do_background_work(v);
-        if (done())
+        if (done()) {
+            if (slept && timer::idle_watchdog_fired(v))
+                v.counters->lost_wakeups++;  // it had something to do, and no interrupt said so
             break;
+        }
         if (!slept) {
             runstate::enter(v, RUNSTATE_blocked);
             timer::blocked(v, true);

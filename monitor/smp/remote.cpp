@@ -43,6 +43,22 @@ bool all_served(uint64_t targets) {
     return true;
 }
 
+// A target that has not served its request by now may never have seen the
+// IPI (interrupts do get lost on nested hosts) and may be running guest
+// code that waits for us: kick it again.
+constexpr uint64_t kRekickCycles = 20'000'000;
+
+[[gnu::noinline]] void kick_unserved(uint64_t targets) {
+    for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id) {
+        Vcpu& t = vcpu(id);
+        if (((targets >> id) & 1) &&
+            __atomic_load_n(&t.smp.request.served_seq, __ATOMIC_SEQ_CST) != t.smp.request.posted_seq) {
+            current().counters->ipis_resent++;
+            post_and_kick(t, kPendingRemote);
+        }
+    }
+}
+
 [[gnu::noinline]] void report_slow_targets(uint32_t work, uint64_t targets, uint64_t cycles) {
     for (uint32_t id = 0; id < domain().boot.nr_vcpus; ++id) {
         const Vcpu& t = vcpu(id);
@@ -100,8 +116,18 @@ void send(uint32_t work, abi::FlushReason reason, uint64_t vcpus, uint64_t va, u
     }
     if (targets == 0)
         return;
+    uint64_t next_kick = start + kRekickCycles;
     smp::wait_until(
-        self, [&] { return all_served(targets); },
+        self,
+        [&] {
+            if (all_served(targets))
+                return true;
+            if (cpu::rdtsc() > next_kick) {
+                kick_unserved(targets);
+                next_kick = cpu::rdtsc() + kRekickCycles;
+            }
+            return false;
+        },
         [&](uint64_t cycles) { report_slow_targets(work, targets, cycles); });
     self.counters->remote_waits++;
     self.counters->remote_wait_cycles += cpu::rdtsc() - start;

@@ -10,6 +10,7 @@
 #include "monitor/smp/guest_context.hpp"
 #include "monitor/smp/remote.hpp"
 #include "monitor/time/runstate.hpp"
+#include "monitor/time/timer.hpp"
 
 namespace monitor::smp {
 
@@ -74,6 +75,9 @@ void park_while_down(Vcpu& v) {
     while (!__atomic_load_n(&v.smp.up, __ATOMIC_ACQUIRE)) {
         remote::serve(v);
         wait_for_interrupt();
+        do_background_work(v);  // the watchdog's timer interrupt, say
+        if (timer::idle_watchdog_fired(v) && __atomic_load_n(&v.smp.up, __ATOMIC_ACQUIRE))
+            v.counters->lost_wakeups++;  // VCPUOP_up's kick never arrived
     }
     remote::serve(v);
     if (was_running)

@@ -84,9 +84,28 @@ void blocked(Vcpu& v, bool is_blocked) {
 
 void virq_timer_bound(Vcpu& v) { rearm(v); }
 
+void arm_idle_watchdog(Vcpu& v) {
+    VcpuTime& t = v.time;
+    t.watchdog_fired = false;
+    if (domain().boot.nr_vcpus == 1)
+        return;
+    const uint64_t watchdog = time::now_ns(v) + kIdleWatchdogNs;
+    if (t.armed_ns != 0 && t.armed_ns <= watchdog)
+        return;                             // a deadline comes first anyway
+    t.armed_ns = t.watchdog_ns = watchdog;  // the next rearm puts the real deadline back
+    lapic::arm_deadline(time::tsc_at(watchdog));
+}
+
+bool idle_watchdog_fired(Vcpu& v) { return v.time.watchdog_fired; }
+
 void expire(Vcpu& v) {
     VcpuTime& t = v.time;
     const uint64_t now = time::now_ns(v);
+    if (t.watchdog_ns && t.armed_ns == t.watchdog_ns && now >= t.watchdog_ns) {
+        t.watchdog_fired = true;
+        v.counters->idle_watchdog_wakes++;
+    }
+    t.watchdog_ns = 0;
     t.armed_ns = 0;  // the interrupt consumed it
     bool due = periodic_due(v, now);
     if (t.singleshot_ns && t.singleshot_ns <= now) {

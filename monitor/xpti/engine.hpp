@@ -18,10 +18,12 @@ struct HwMachine {
     using Reason = abi::FlushReason;
     static constexpr Reason kRootSwitchReason = abi::FlushReason::GuestRootSwitch;
     abi::Counters* counters = nullptr;
-    uint64_t cr4 = 0;  // with PGE when global pages are on
+    uint64_t* last_cr3_written = nullptr;  // in CpuInfo
+    uint64_t cr4 = 0;                      // with PGE when global pages are on
 
     void write_cr3(uint64_t value) {
         cpu::write_cr3(value);
+        *last_cr3_written = value;
         counters->cr3_writes++;
     }
     void toggle_pge() {

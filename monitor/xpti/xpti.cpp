@@ -118,6 +118,7 @@ void init(Vcpu& v) {
     for (unsigned k = 0; k < layout::kXptiRootsPerVcpu; ++k)
         roots[k] = layout::xpti_root_gpa(b.xpti_roots_gpa, v.id, k);
     CpuInfo* ci = cpu_info_of(v.id);
+    x.hw.last_cr3_written = &ci->last_cr3_written;
     x.engine.init(&x.hw, &x.mem, p, roots, layout::kXptiRootsPerVcpu, &ci->root_pgt_changed);
     x.engine.bind({&ci->monitor_cr3, &ci->pv_cr3});
     v.counters->xpti_state = (p.xpti ? abi::kXptiStateOn : 0) | (p.pcid ? abi::kXptiStatePcid : 0) |

@@ -38,6 +38,8 @@
 #define CPUINFO_USE_PV_CR3 (REGS_SIZE + 0x30)
 /* Per CPU: its IDT's entry path and this exit go together. */
 #define CPUINFO_EXIT_PATH (REGS_SIZE + 0x38)
+/* The XPTI engine's last CR3 write (read by the host after a triple fault). */
+#define CPUINFO_LAST_CR3_WRITTEN (REGS_SIZE + 0x40)
 #define CPUINFO_SIZE 0x100
 
 /* Per-CPU area offsets (mirror layout::percpu in guest-abi/layout.hpp). */

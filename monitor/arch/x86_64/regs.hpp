@@ -30,8 +30,9 @@ struct alignas(16) CpuInfo {
     uint8_t use_pv_cr3;     // XPTI: pv_cr3 is (about to be) live; nested entries restore it
     bool root_pgt_changed;  // XPTI: the next exit has work (copy into / pick the restricted root)
     uint8_t pad0[6];
-    uint64_t exit_path;  // this CPU's way out to the guest (plain, flag or sign; entry.S enter_frame)
-    uint8_t pad[CPUINFO_SIZE - REGS_SIZE - 0x40];
+    uint64_t exit_path;         // this CPU's way out to the guest (plain, flag or sign; entry.S enter_frame)
+    uint64_t last_cr3_written;  // by the XPTI engine: the host reports it after a triple fault
+    uint8_t pad[CPUINFO_SIZE - REGS_SIZE - 0x48];
 };
 
 #define PVVMM_CHECK_OFFSET(field, value) static_assert(offsetof(GuestRegs, field) == (value), #field)
@@ -66,6 +67,7 @@ static_assert(offsetof(CpuInfo, pv_cr3) == CPUINFO_PV_CR3);
 static_assert(offsetof(CpuInfo, monitor_cr3) == CPUINFO_MONITOR_CR3);
 static_assert(offsetof(CpuInfo, use_pv_cr3) == CPUINFO_USE_PV_CR3);
 static_assert(offsetof(CpuInfo, exit_path) == CPUINFO_EXIT_PATH);
+static_assert(offsetof(CpuInfo, last_cr3_written) == CPUINFO_LAST_CR3_WRITTEN);
 static_assert(PERCPU_VIRT_STRIDE == layout::kPercpuVirtStride);
 static_assert(sizeof(CpuInfo) == CPUINFO_SIZE);
 static_assert(PERCPU_STACK_TOP == layout::percpu::kStackOffset + layout::percpu::kStackSize);

@@ -1,0 +1,108 @@
+#include "vmm/postmortem.hpp"
+
+#include <fmt/format.h>
+
+#include "guest-abi/layout.hpp"
+#include "monitor/arch/x86_64/asm_offsets.hpp"
+#include "pagetables/walk.hpp"
+
+namespace pvvmm {
+namespace {
+
+struct PerCpuReader {
+    const GuestMemory& mem;
+    uint64_t base;
+    [[nodiscard]] uint64_t word(uint64_t offset) const {
+        const auto* p = mem.object<uint64_t>(base + offset);
+        return p ? *p : 0;
+    }
+};
+
+// The frame the CPU pushes at the top of an IST stack (error code, rip, cs,
+// rflags, rsp, ss); all zero while that stack was never used.
+std::string ist_frame(const PerCpuReader& r, const char* name, uint64_t stack_offset) {
+    const uint64_t top = stack_offset + layout::kPageSize;
+    const uint64_t ss = r.word(top - 8), rsp = r.word(top - 16), rflags = r.word(top - 24), cs = r.word(top - 32),
+                   rip = r.word(top - 40), error = r.word(top - 48);
+    if ((ss | rsp | rflags | cs | rip) == 0)
+        return fmt::format("; {} stack unused", name);
+    return fmt::format("; last {} frame: rip={:#x} cs={:#x} rflags={:#x} rsp={:#x} (error code or below: {:#x})", name,
+                       rip, cs, rflags, rsp, error);
+}
+
+// Tables as found: an entry may point anywhere, outside memory reads as 0.
+struct FoundTables {
+    const GuestMemory& mem;
+    [[nodiscard]] uint64_t read(uint64_t table_pa, unsigned index) const {
+        const auto* e = mem.object<uint64_t>(table_pa + index * 8ull);
+        return e ? *e : 0;
+    }
+    void write(uint64_t, unsigned, uint64_t) const {}
+};
+
+// What delivering an exception needs mapped in the CR3 it happens on: a
+// triple fault with every IST stack unused means one of these was not.
+std::string unmapped_in(const GuestMemory& mem, uint32_t cpu, const char* name, uint64_t cr3) {
+    namespace pc = layout::percpu;
+    struct Needed {
+        uint64_t offset;
+        const char* what;
+    };
+    static constexpr Needed kNeeded[] = {{pc::kIdtOffset, "IDT"},
+                                         {pc::kGdtReservedOffset, "GDT (monitor part)"},
+                                         {pc::kTssOffset, "TSS"},
+                                         {pc::kStackOffset + pc::kStackSize - 8, "stack top"},
+                                         {pc::kIstDfOffset + layout::kPageSize - 8, "#DF stack"}};
+    const uint64_t root = cr3 & ~uint64_t{0xfff};
+    if (root == 0 || !mem.contains(root, layout::kPageSize))
+        return fmt::format("; {} {:#x} is no root", name, cr3);
+    FoundTables tables{mem};
+    std::string missing;
+    for (const auto& n : kNeeded) {
+        const uint64_t va = layout::percpu_virt(cpu) + n.offset;
+        const auto t = pt::walk(tables, root, va);
+        if (!t.present)
+            missing += fmt::format(" {} ({:#x}: no level-{} entry)", n.what, va, t.fault_level);
+    }
+    return missing.empty() ? fmt::format("; {} maps what exception delivery needs", name)
+                           : fmt::format("; {} lacks{}", name, missing);
+}
+
+// The guest frame of the last entry (a hypercall's number and first
+// arguments in rax, rdi, rsi, rdx) and the CR3 state beside it.
+std::string last_entry(const PerCpuReader& r) {
+    if (r.word(CPUINFO_MONITOR_CR3) == 0)
+        return "no guest entry yet";
+    return fmt::format(
+        "last guest entry: vector {:#x} error {:#x} rip={:#x} cs={:#x} rsp={:#x} rax={:#x} rdi={:#x} rsi={:#x} "
+        "rdx={:#x}; xen_cr3={:#x} pv_cr3={:#x} monitor_cr3={:#x} use_pv_cr3={} last CR3 written={:#x}",
+        r.word(REGS_VECTOR), r.word(REGS_ERROR_CODE), r.word(REGS_RIP), r.word(REGS_CS), r.word(REGS_RSP),
+        r.word(REGS_RAX), r.word(REGS_RDI), r.word(REGS_RSI), r.word(REGS_RDX), r.word(CPUINFO_XEN_CR3),
+        r.word(CPUINFO_PV_CR3), r.word(CPUINFO_MONITOR_CR3), r.word(CPUINFO_USE_PV_CR3) & 0xff,
+        r.word(CPUINFO_LAST_CR3_WRITTEN));
+}
+
+}  // namespace
+
+std::string describe_monitor_remains(const GuestMemory& mem, uint32_t cpu) {
+    const PerCpuReader r{mem, layout::percpu_gpa(cpu) + PERCPU_CPUINFO_OFFSET};
+    std::string s = last_entry(r);
+    const PerCpuReader area{mem, layout::percpu_gpa(cpu)};
+    s += ist_frame(area, "#DF", layout::percpu::kIstDfOffset);
+    s += ist_frame(area, "NMI", layout::percpu::kIstNmiOffset);
+    s += unmapped_in(mem, cpu, "pv_cr3", r.word(CPUINFO_PV_CR3));
+    s += unmapped_in(mem, cpu, "monitor_cr3", r.word(CPUINFO_MONITOR_CR3));
+    return s;
+}
+
+std::string describe_other_vcpus(const GuestMemory& mem, uint32_t cpu) {
+    std::string s;
+    for (uint32_t other = 0; other < layout::kMaxVcpus; ++other) {
+        const PerCpuReader r{mem, layout::percpu_gpa(other) + PERCPU_CPUINFO_OFFSET};
+        if (other != cpu && r.word(CPUINFO_MONITOR_CR3) != 0)  // 0: never entered the guest
+            s += fmt::format("{}vCPU {}: {}", s.empty() ? "" : "\n", other, last_entry(r));
+    }
+    return s;
+}
+
+}  // namespace pvvmm
