@@ -2,6 +2,7 @@
 
 #include "../lib/page_table.hpp"
 #include "../lib/panic.hpp"
+#include "cpus.hpp"
 #include "frames.hpp"
 
 // Hypercall economy: a direct-map remap is itself a page-table update, so
@@ -19,7 +20,7 @@ constexpr unsigned first_kernel_l4_slot = 272;  // 256..271 belong to the monito
 
 uint64_t kernel_l4 = 0;
 bool share_user_l4 = false;
-const AddressSpace* current_space = nullptr;
+AddressSpace* current_space[cpus::max_cpus];  // per vCPU; null: the boot L4
 
 bool has_user_l4(const AddressSpace& space) { return space.user_l4_pfn != space.l4_pfn; }
 
@@ -81,12 +82,16 @@ struct Unlinked {
     unsigned count = 0;
 };
 
-void free_unlinked(mmu::UpdateBatch& batch, Unlinked& unlinked, bool flush_needed) {
+// `flush_vcpus`: the vCPUs whose TLB may hold what was unmapped (the
+// space's mask). Unlinked tables are flushed from this vCPU's paging-
+// structure caches too before they are reused.
+void free_unlinked(mmu::UpdateBatch& batch, Unlinked& unlinked, uint64_t flush_vcpus) {
     for (unsigned i = 0; i < unlinked.count; ++i)
         batch.remap(unlinked.tables[i], true);
     batch.flush();
-    if (flush_needed || unlinked.count != 0)
-        mmu::flush_tlb();
+    if (unlinked.count != 0)
+        flush_vcpus |= cpus::bit(cpus::self());
+    mmu::flush_tlb_on(flush_vcpus);
     for (unsigned i = 0; i < unlinked.count; ++i)
         frames::put(unlinked.tables[i]);
     unlinked.count = 0;
@@ -94,7 +99,7 @@ void free_unlinked(mmu::UpdateBatch& batch, Unlinked& unlinked, bool flush_neede
 
 void note_unlinked(mmu::UpdateBatch& batch, Unlinked& unlinked, uint64_t pfn) {
     if (unlinked.count == Unlinked::capacity)
-        free_unlinked(batch, unlinked, false);
+        free_unlinked(batch, unlinked, 0);
     unlinked.tables[unlinked.count++] = pfn;
 }
 
@@ -227,8 +232,8 @@ bool create(AddressSpace& space) {
 }
 
 void destroy(AddressSpace& space) {
-    if (is_current(space))
-        panic("destroying the current address space");
+    if (space.cpu_mask != 0)
+        panic("destroying an address space loaded on vCPUs %#lx", space.cpu_mask);
     // Unpinning drops the last type reference: the monitor devalidates the
     // tree, so every table frame may be mapped writable again.
     mmu::UpdateBatch batch;
@@ -239,7 +244,7 @@ void destroy(AddressSpace& space) {
     }
     mmu::unpin(space.l4_pfn);
     free_subtree(space.l4_pfn, 4, batch, tables);
-    free_unlinked(batch, tables, false);
+    free_unlinked(batch, tables, 0);
     space.l4_pfn = space.user_l4_pfn = 0;
 }
 
@@ -255,13 +260,14 @@ bool ensure_tables(const AddressSpace& space, uint64_t address) {
 
 void set_entry(const AddressSpace& space, uint64_t address, uint64_t entry) {
     if (is_current(space)) {
-        mmu::set_current_mapping(address, entry);
+        mmu::set_current_mapping(address, entry, space.cpu_mask);
         return;
     }
     const uint64_t l1 = l1_for(space, address, nullptr);
     if (l1 == frames::none)
         panic("set_entry(%#lx): no L1", address);
     mmu::write_entry(mmu::entry_address(l1, pt::index(address, 1)), entry);
+    mmu::invalidate_page_on(space.cpu_mask, address);
 }
 
 bool populate(const AddressSpace& space, uint64_t address, bool writable) {
@@ -286,7 +292,7 @@ void unmap_range(const AddressSpace& space, uint64_t start, uint64_t end) {
     mmu::UpdateBatch batch;
     Unlinked tables;
     unmap_in_table(space, space.l4_pfn, 4, 0, start, end, batch, tables);
-    free_unlinked(batch, tables, is_current(space));
+    free_unlinked(batch, tables, space.cpu_mask);
 }
 
 bool copy_on_write_clone(const AddressSpace& parent, AddressSpace& child) {
@@ -313,8 +319,7 @@ bool copy_on_write_clone(const AddressSpace& parent, AddressSpace& child) {
     child.l4_pfn = l4;
     child.user_l4_pfn = user_l4;
     parent_updates.flush();
-    if (is_current(parent))
-        mmu::flush_tlb();  // the parent's writable entries became read-only
+    mmu::flush_tlb_on(parent.cpu_mask);  // the parent's writable entries became read-only
     return true;
 }
 
@@ -324,14 +329,23 @@ Usage usage(const AddressSpace& space) {
     return u;
 }
 
-void set_current(const AddressSpace* space) {
-    current_space = space;
+void set_current(AddressSpace* space) {
+    const unsigned self = cpus::self();
+    AddressSpace* previous = current_space[self];
+    if (previous == space)
+        return;
+    // Out of the old mask only once off its L4 (the switch flushes).
     if (space != nullptr)
         mmu::switch_base(space->l4_pfn, space->user_l4_pfn);
     else
         mmu::switch_base(kernel_l4, frames::none);
+    if (previous != nullptr)
+        previous->cpu_mask &= ~cpus::bit(self);
+    if (space != nullptr)
+        space->cpu_mask |= cpus::bit(self);
+    current_space[self] = space;
 }
 
-bool is_current(const AddressSpace& space) { return current_space == &space; }
+bool is_current(const AddressSpace& space) { return current_space[cpus::self()] == &space; }
 
 }  // namespace vm
