@@ -59,19 +59,23 @@ unsigned long round_address(long round) {
            static_cast<unsigned long>(round % 512) * 4096;
 }
 
-// Spins (yielding now and then: on one vCPU the partner needs it) until
-// `done()`; false when the wait was given up (abort, or the limit).
+// Spins until `done()`; false when the wait was given up (abort, or the
+// limit). With a vCPU per thread it never yields, so that each thread
+// keeps its vCPU (a yield would hand it to a waiting thread and the two
+// would share one); with fewer vCPUs the partner needs the yield.
 template <typename Done>
 bool wait_for(Done done) {
+    const bool share_cpus = user::cpus() < shared.threads;
     long deadline = 0;
     for (unsigned long spins = 1; !done(); ++spins) {
         if (__atomic_load_n(&shared.abort, __ATOMIC_ACQUIRE))
             return false;
-        if (spins % 256 != 0) {
+        if (spins % (share_cpus ? 256 : 65536) != 0) {
             asm volatile("pause" ::: "memory");
             continue;
         }
-        user::yield();
+        if (share_cpus)
+            user::yield();
         const long now = user::clock_ns();
         if (deadline == 0)
             deadline = now + wait_limit_ns;
