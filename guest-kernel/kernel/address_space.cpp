@@ -74,33 +74,49 @@ uint64_t l1_for(const AddressSpace& space, uint64_t address, mmu::UpdateBatch* b
     return pfn;
 }
 
-// Page-table frames that left the tree: remapped writable in the same
-// batch as their unlinking, then, after a TLB flush, freed.
+// Frames that left the tree: page tables (remapped writable in the same
+// batch as their unlinking) and the pages they mapped. Both are freed only
+// after the TLB flush: another vCPU running the space may still reach a
+// page through its TLB until then, and a freed frame is written at once
+// (the free list's link) and soon reused.
 struct Unlinked {
     static constexpr unsigned capacity = 64;
     uint64_t tables[capacity];
     unsigned count = 0;
+    uint64_t pages[capacity];
+    unsigned page_count = 0;
+    // The vCPUs whose TLB may hold what was unmapped (the space's mask).
+    // Unlinked tables are flushed from this vCPU's paging-structure caches
+    // too before they are reused.
+    uint64_t flush_vcpus = 0;
 };
 
-// `flush_vcpus`: the vCPUs whose TLB may hold what was unmapped (the
-// space's mask). Unlinked tables are flushed from this vCPU's paging-
-// structure caches too before they are reused.
-void free_unlinked(mmu::UpdateBatch& batch, Unlinked& unlinked, uint64_t flush_vcpus) {
+void free_unlinked(mmu::UpdateBatch& batch, Unlinked& unlinked) {
     for (unsigned i = 0; i < unlinked.count; ++i)
         batch.remap(unlinked.tables[i], true);
     batch.flush();
+    uint64_t flush_vcpus = unlinked.flush_vcpus;
     if (unlinked.count != 0)
         flush_vcpus |= cpus::bit(cpus::self());
     mmu::flush_tlb_on(flush_vcpus);
     for (unsigned i = 0; i < unlinked.count; ++i)
         frames::put(unlinked.tables[i]);
+    for (unsigned i = 0; i < unlinked.page_count; ++i)
+        frames::put(unlinked.pages[i]);
     unlinked.count = 0;
+    unlinked.page_count = 0;
 }
 
 void note_unlinked(mmu::UpdateBatch& batch, Unlinked& unlinked, uint64_t pfn) {
     if (unlinked.count == Unlinked::capacity)
-        free_unlinked(batch, unlinked, 0);
+        free_unlinked(batch, unlinked);
     unlinked.tables[unlinked.count++] = pfn;
+}
+
+void note_unmapped_page(mmu::UpdateBatch& batch, Unlinked& unlinked, uint64_t pfn) {
+    if (unlinked.page_count == Unlinked::capacity)
+        free_unlinked(batch, unlinked);
+    unlinked.pages[unlinked.page_count++] = pfn;
 }
 
 // Clears the entries of [start, end) below this table. Returns true when
@@ -127,7 +143,7 @@ bool unmap_in_table(const AddressSpace& space, uint64_t table_pfn, unsigned leve
         if (level == 4 && has_user_l4(space))
             batch.add(mmu::entry_address(space.user_l4_pfn, i), 0);
         if (level == 1)
-            frames::put(target);  // not reused before the flush: nothing allocates meanwhile
+            note_unmapped_page(batch, unlinked, target);
         else
             note_unlinked(batch, unlinked, target);
     }
@@ -244,7 +260,7 @@ void destroy(AddressSpace& space) {
     }
     mmu::unpin(space.l4_pfn);
     free_subtree(space.l4_pfn, 4, batch, tables);
-    free_unlinked(batch, tables, 0);
+    free_unlinked(batch, tables);
     space.l4_pfn = space.user_l4_pfn = 0;
 }
 
@@ -291,8 +307,9 @@ void unmap_range(const AddressSpace& space, uint64_t start, uint64_t end) {
         return;
     mmu::UpdateBatch batch;
     Unlinked tables;
+    tables.flush_vcpus = space.cpu_mask;
     unmap_in_table(space, space.l4_pfn, 4, 0, start, end, batch, tables);
-    free_unlinked(batch, tables, space.cpu_mask);
+    free_unlinked(batch, tables);
 }
 
 bool copy_on_write_clone(const AddressSpace& parent, AddressSpace& child) {
