@@ -2,6 +2,7 @@
 
 #include "../lib/page_table.hpp"
 #include "../lib/panic.hpp"
+#include "cpus.hpp"
 #include "frames.hpp"
 
 // Hypercall economy: a direct-map remap is itself a page-table update, so
@@ -19,7 +20,7 @@ constexpr unsigned first_kernel_l4_slot = 272;  // 256..271 belong to the monito
 
 uint64_t kernel_l4 = 0;
 bool share_user_l4 = false;
-const AddressSpace* current_space = nullptr;
+AddressSpace* current_space[cpus::max_cpus];  // per vCPU; null: the boot L4
 
 bool has_user_l4(const AddressSpace& space) { return space.user_l4_pfn != space.l4_pfn; }
 
@@ -73,29 +74,49 @@ uint64_t l1_for(const AddressSpace& space, uint64_t address, mmu::UpdateBatch* b
     return pfn;
 }
 
-// Page-table frames that left the tree: remapped writable in the same
-// batch as their unlinking, then, after a TLB flush, freed.
+// Frames that left the tree: page tables (remapped writable in the same
+// batch as their unlinking) and the pages they mapped. Both are freed only
+// after the TLB flush: another vCPU running the space may still reach a
+// page through its TLB until then, and a freed frame is written at once
+// (the free list's link) and soon reused.
 struct Unlinked {
     static constexpr unsigned capacity = 64;
     uint64_t tables[capacity];
     unsigned count = 0;
+    uint64_t pages[capacity];
+    unsigned page_count = 0;
+    // The vCPUs whose TLB may hold what was unmapped (the space's mask).
+    // Unlinked tables are flushed from this vCPU's paging-structure caches
+    // too before they are reused.
+    uint64_t flush_vcpus = 0;
 };
 
-void free_unlinked(mmu::UpdateBatch& batch, Unlinked& unlinked, bool flush_needed) {
+void free_unlinked(mmu::UpdateBatch& batch, Unlinked& unlinked) {
     for (unsigned i = 0; i < unlinked.count; ++i)
         batch.remap(unlinked.tables[i], true);
     batch.flush();
-    if (flush_needed || unlinked.count != 0)
-        mmu::flush_tlb();
+    uint64_t flush_vcpus = unlinked.flush_vcpus;
+    if (unlinked.count != 0)
+        flush_vcpus |= cpus::bit(cpus::self());
+    mmu::flush_tlb_on(flush_vcpus);
     for (unsigned i = 0; i < unlinked.count; ++i)
         frames::put(unlinked.tables[i]);
+    for (unsigned i = 0; i < unlinked.page_count; ++i)
+        frames::put(unlinked.pages[i]);
     unlinked.count = 0;
+    unlinked.page_count = 0;
 }
 
 void note_unlinked(mmu::UpdateBatch& batch, Unlinked& unlinked, uint64_t pfn) {
     if (unlinked.count == Unlinked::capacity)
-        free_unlinked(batch, unlinked, false);
+        free_unlinked(batch, unlinked);
     unlinked.tables[unlinked.count++] = pfn;
+}
+
+void note_unmapped_page(mmu::UpdateBatch& batch, Unlinked& unlinked, uint64_t pfn) {
+    if (unlinked.page_count == Unlinked::capacity)
+        free_unlinked(batch, unlinked);
+    unlinked.pages[unlinked.page_count++] = pfn;
 }
 
 // Clears the entries of [start, end) below this table. Returns true when
@@ -122,7 +143,7 @@ bool unmap_in_table(const AddressSpace& space, uint64_t table_pfn, unsigned leve
         if (level == 4 && has_user_l4(space))
             batch.add(mmu::entry_address(space.user_l4_pfn, i), 0);
         if (level == 1)
-            frames::put(target);  // not reused before the flush: nothing allocates meanwhile
+            note_unmapped_page(batch, unlinked, target);
         else
             note_unlinked(batch, unlinked, target);
     }
@@ -227,8 +248,8 @@ bool create(AddressSpace& space) {
 }
 
 void destroy(AddressSpace& space) {
-    if (is_current(space))
-        panic("destroying the current address space");
+    if (space.cpu_mask != 0)
+        panic("destroying an address space loaded on vCPUs %#lx", space.cpu_mask);
     // Unpinning drops the last type reference: the monitor devalidates the
     // tree, so every table frame may be mapped writable again.
     mmu::UpdateBatch batch;
@@ -239,7 +260,7 @@ void destroy(AddressSpace& space) {
     }
     mmu::unpin(space.l4_pfn);
     free_subtree(space.l4_pfn, 4, batch, tables);
-    free_unlinked(batch, tables, false);
+    free_unlinked(batch, tables);
     space.l4_pfn = space.user_l4_pfn = 0;
 }
 
@@ -255,13 +276,14 @@ bool ensure_tables(const AddressSpace& space, uint64_t address) {
 
 void set_entry(const AddressSpace& space, uint64_t address, uint64_t entry) {
     if (is_current(space)) {
-        mmu::set_current_mapping(address, entry);
+        mmu::set_current_mapping(address, entry, space.cpu_mask);
         return;
     }
     const uint64_t l1 = l1_for(space, address, nullptr);
     if (l1 == frames::none)
         panic("set_entry(%#lx): no L1", address);
     mmu::write_entry(mmu::entry_address(l1, pt::index(address, 1)), entry);
+    mmu::invalidate_page_on(space.cpu_mask, address);
 }
 
 bool populate(const AddressSpace& space, uint64_t address, bool writable) {
@@ -285,8 +307,9 @@ void unmap_range(const AddressSpace& space, uint64_t start, uint64_t end) {
         return;
     mmu::UpdateBatch batch;
     Unlinked tables;
+    tables.flush_vcpus = space.cpu_mask;
     unmap_in_table(space, space.l4_pfn, 4, 0, start, end, batch, tables);
-    free_unlinked(batch, tables, is_current(space));
+    free_unlinked(batch, tables);
 }
 
 bool copy_on_write_clone(const AddressSpace& parent, AddressSpace& child) {
@@ -313,8 +336,7 @@ bool copy_on_write_clone(const AddressSpace& parent, AddressSpace& child) {
     child.l4_pfn = l4;
     child.user_l4_pfn = user_l4;
     parent_updates.flush();
-    if (is_current(parent))
-        mmu::flush_tlb();  // the parent's writable entries became read-only
+    mmu::flush_tlb_on(parent.cpu_mask);  // the parent's writable entries became read-only
     return true;
 }
 
@@ -324,14 +346,23 @@ Usage usage(const AddressSpace& space) {
     return u;
 }
 
-void set_current(const AddressSpace* space) {
-    current_space = space;
+void set_current(AddressSpace* space) {
+    const unsigned self = cpus::self();
+    AddressSpace* previous = current_space[self];
+    if (previous == space)
+        return;
+    // Out of the old mask only once off its L4 (the switch flushes).
     if (space != nullptr)
         mmu::switch_base(space->l4_pfn, space->user_l4_pfn);
     else
         mmu::switch_base(kernel_l4, frames::none);
+    if (previous != nullptr)
+        previous->cpu_mask &= ~cpus::bit(self);
+    if (space != nullptr)
+        space->cpu_mask |= cpus::bit(self);
+    current_space[self] = space;
 }
 
-bool is_current(const AddressSpace& space) { return current_space == &space; }
+bool is_current(const AddressSpace& space) { return current_space[cpus::self()] == &space; }
 
 }  // namespace vm

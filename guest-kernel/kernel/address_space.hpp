@@ -17,6 +17,12 @@ namespace vm {
 struct AddressSpace {
     uint64_t l4_pfn = 0;       // kernel base pointer
     uint64_t user_l4_pfn = 0;  // user base pointer
+    // The vCPUs that have it loaded now (Linux's mm_cpumask): the ones whose
+    // TLB may hold its translations, so every change that needs a flush
+    // (munmap, copy-on-write, fork making pages read-only) flushes all of
+    // them. A vCPU that loads another L4 leaves the mask: the base-pointer
+    // switch flushes its TLB (and every PCID, on an SMP domain).
+    uint64_t cpu_mask = 0;
 };
 
 // User leaf entries (the monitor forces _PAGE_USER anyway for 64-bit PV).
@@ -42,8 +48,8 @@ const volatile uint64_t* find_entry(const AddressSpace& space, uint64_t address)
 // memory is exhausted.
 bool ensure_tables(const AddressSpace& space, uint64_t address);
 
-// Writes the L1 entry of `address` (tables must exist). When `space` is the
-// current one the TLB entry is flushed too.
+// Writes the L1 entry of `address` (tables must exist), flushing it from
+// the TLB of every vCPU that has `space` loaded.
 void set_entry(const AddressSpace& space, uint64_t address, uint64_t entry);
 
 // Maps a fresh zeroed frame (demand paging); false when out of memory.
@@ -65,7 +71,9 @@ struct Usage {
 };
 Usage usage(const AddressSpace& space);
 
-void set_current(const AddressSpace* space);
+// This vCPU's base pointers: `space` (null: the kernel's boot L4). Loading
+// the one already loaded costs nothing.
+void set_current(AddressSpace* space);
 bool is_current(const AddressSpace& space);
 
 }  // namespace vm

@@ -11,6 +11,7 @@ namespace {
 
 // The machine frame of the L1 behind each 2 MiB chunk of the direct map.
 uint64_t chunk_l1_mfn[max_frames / 512];
+uint64_t mapped_limit = 0;  // one past the last frame mapped
 
 // A boot page table named by an entry, through the initial mapping (the M2P
 // is fine here: a handful of reads at boot).
@@ -68,9 +69,21 @@ Range extend(const start_info& info) {
         mmu::write_entry(mmu::entry_address(l2_pfn, l2_index), pt::entry(physmap::pfn_to_mfn(l1_pfn), pt::kernel_rw));
     }
     range.first_free = next_table;
+    mapped_limit = range.limit;
     return range;
 }
 
 uint64_t entry_address(uint64_t pfn) { return (chunk_l1_mfn[pfn / 512] << 12) + (pfn % 512) * 8; }
+
+bool allows(uint64_t address, bool write) {
+    const uint64_t base = physmap::virt_base();
+    if (address < base || (address - base) / 4096 >= mapped_limit)
+        return false;
+    const uint64_t pfn = (address - base) / 4096;
+    // The L1s are direct-mapped themselves (read-only, as page tables).
+    const uint64_t l1_pfn = physmap::mfn_to_pfn(chunk_l1_mfn[pfn / 512]);
+    const uint64_t entry = reinterpret_cast<const volatile uint64_t*>(physmap::pfn_to_virt(l1_pfn))[pfn % 512];
+    return (entry & pt::present) != 0 && (!write || (entry & pt::writable) != 0);
+}
 
 }  // namespace direct_map

@@ -22,4 +22,8 @@ Range extend(const start_info& info);
 // so remapping many frames read-only or read-write is one mmu_update.
 uint64_t entry_address(uint64_t pfn);
 
+// Whether `address` lies in the direct map and its entry now allows the
+// access (present; writable for a write).
+bool allows(uint64_t address, bool write);
+
 }  // namespace direct_map

@@ -86,13 +86,25 @@ return_from_syscall:
 trap_common:
         save_registers
         call_with_frame kernel_trap
-        /* A new process starts here too, with rsp at its first frame. */
         .globl  return_from_trap
 return_from_trap:
         restore_registers
         pushq   $0
         jmp     hypercall_page + __HYPERVISOR_iret * 32
         .size   trap_common, . - trap_common
+
+/*
+ * A new process or thread starts here (its first switch_context "returns"
+ * here), with rsp at its first frame: process_started() drops the kernel
+ * lock the scheduler handed over, then the frame takes it to user mode.
+ * The frame is 16-byte aligned (kernel_stack_top less 176 bytes).
+ */
+        .globl  process_first_entry
+        .type   process_first_entry, @function
+process_first_entry:
+        call    process_started
+        jmp     return_from_trap
+        .size   process_first_entry, . - process_first_entry
 
 /*
  * The event upcall (CALLBACKTYPE_event): Xen's frame without an error

@@ -3,6 +3,7 @@
 #include "../lib/hypercall.hpp"
 #include "../lib/page_table.hpp"
 #include "../lib/panic.hpp"
+#include "cpus.hpp"
 #include "direct_map.hpp"
 #include "frames.hpp"
 
@@ -11,10 +12,11 @@ namespace {
 
 Counters counted{};
 
-void extended_op(unsigned command, uint64_t mfn_or_address, const char* what) {
+void extended_op(unsigned command, uint64_t mfn_or_address, const char* what, const uint64_t* vcpus = nullptr) {
     mmuext_op_t op{};
     op.cmd = command;
     op.arg1.mfn = mfn_or_address;  // a union with linear_addr
+    set_xen_guest_handle(op.arg2.vcpumask, reinterpret_cast<const void*>(vcpus));
     unsigned done = 0;
     long rc = hv::mmuext_op(&op, 1, &done);
     if (rc != 0)
@@ -64,9 +66,17 @@ void UpdateBatch::flush() {
 void make_readonly(uint64_t pfn) { remap(pfn, pt::kernel_ro); }
 void make_writable(uint64_t pfn) { remap(pfn, pt::kernel_rw); }
 
-void set_current_mapping(uint64_t virtual_address, uint64_t entry) {
+void set_current_mapping(uint64_t virtual_address, uint64_t entry, uint64_t vcpus) {
     ++counted.va_updates;
-    long rc = hv::update_va_mapping(virtual_address, entry, UVMF_INVLPG | UVMF_LOCAL);
+    // The monitor reads the mask through this pointer (UVMF_MULTI): on the
+    // stack, which every L4 maps.
+    const uint64_t mask = vcpus;
+    uint64_t flags = UVMF_INVLPG | UVMF_LOCAL;
+    if ((vcpus & ~cpus::bit(cpus::self())) != 0) {
+        ++counted.remote_flushes;
+        flags = UVMF_INVLPG | UVMF_MULTI | reinterpret_cast<uint64_t>(&mask);
+    }
+    long rc = hv::update_va_mapping(virtual_address, entry, flags);
     if (rc != 0)
         panic("update_va_mapping(%#lx, %#lx) returned %ld", virtual_address, entry, rc);
 }
@@ -102,6 +112,32 @@ void flush_tlb() {
 void invalidate_page(uint64_t virtual_address) {
     ++counted.flushes;
     extended_op(MMUEXT_INVLPG_LOCAL, virtual_address, "INVLPG_LOCAL");
+}
+
+void flush_tlb_on(uint64_t vcpus) {
+    if (vcpus == 0)
+        return;
+    if (vcpus == cpus::bit(cpus::self())) {
+        flush_tlb();
+        return;
+    }
+    ++counted.flushes;
+    ++counted.remote_flushes;
+    const uint64_t mask = vcpus;
+    extended_op(MMUEXT_TLB_FLUSH_MULTI, 0, "TLB_FLUSH_MULTI", &mask);
+}
+
+void invalidate_page_on(uint64_t vcpus, uint64_t virtual_address) {
+    if (vcpus == 0)
+        return;
+    if (vcpus == cpus::bit(cpus::self())) {
+        invalidate_page(virtual_address);
+        return;
+    }
+    ++counted.flushes;
+    ++counted.remote_flushes;
+    const uint64_t mask = vcpus;
+    extended_op(MMUEXT_INVLPG_MULTI, virtual_address, "INVLPG_MULTI", &mask);
 }
 
 const Counters& counters() { return counted; }

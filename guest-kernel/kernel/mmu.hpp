@@ -40,8 +40,10 @@ void make_readonly(uint64_t pfn);
 void make_writable(uint64_t pfn);
 
 // Sets the L1 entry of `virtual_address` in the current tables, flushing
-// that address from this vCPU's TLB.
-void set_current_mapping(uint64_t virtual_address, uint64_t entry);
+// that address from the TLB of every vCPU in `vcpus` (a mask; this vCPU's
+// flush is local, others' come with UVMF_MULTI); this vCPU's only when the
+// mask names no other.
+void set_current_mapping(uint64_t virtual_address, uint64_t entry, uint64_t vcpus = 0);
 
 void pin(unsigned level, uint64_t pfn);
 void unpin(uint64_t pfn);
@@ -49,12 +51,18 @@ void unpin(uint64_t pfn);
 void switch_base(uint64_t l4_pfn, uint64_t user_l4_pfn);
 void flush_tlb();
 void invalidate_page(uint64_t virtual_address);
+// The same on every vCPU of the mask (nothing for 0; local when it names
+// only this vCPU, else MMUEXT_TLB_FLUSH_MULTI / INVLPG_MULTI, which return
+// once every named vCPU has flushed).
+void flush_tlb_on(uint64_t vcpus);
+void invalidate_page_on(uint64_t vcpus, uint64_t virtual_address);
 
 // Counters for the workloads' reports.
 struct Counters {
     uint64_t entry_updates;  // page-table entries written via mmu_update
     uint64_t va_updates;     // update_va_mapping calls
     uint64_t pins, unpins, base_switches, flushes;
+    uint64_t remote_flushes;  // flushes (of any kind) that named another vCPU
 };
 const Counters& counters();
 

@@ -5,9 +5,10 @@
 #include "../lib/string.hpp"
 #include "../user/syscall_numbers.hpp"
 #include "elf_loader.hpp"
+#include "kernel_lock.hpp"
 #include "scheduler.hpp"
 
-extern "C" void return_from_trap();
+extern "C" void process_first_entry();  // entry.S: process_started(), then return_from_trap
 
 namespace proc {
 namespace {
@@ -30,19 +31,31 @@ Process* allocate_slot() {
 }
 
 // Lays out a kernel stack so that the first switch to it "returns" into
-// return_from_trap with rsp at `frame`, which then enters user mode.
+// process_first_entry with rsp at `frame`, which then enters user mode.
 void prepare_first_entry(Process& p, const traps::Frame& frame) {
     auto* top = reinterpret_cast<uint8_t*>(kernel_stack_top(p));
     auto* user_frame = reinterpret_cast<traps::Frame*>(top - sizeof(traps::Frame));
     *user_frame = frame;
     auto* words = reinterpret_cast<uint64_t*>(user_frame);
-    *--words = reinterpret_cast<uint64_t>(return_from_trap);
+    *--words = reinterpret_cast<uint64_t>(process_first_entry);
     for (unsigned i = 0; i < 6; ++i)  // rbx, rbp, r12..r15 popped by switch_context
         *--words = 0;
     p.saved_rsp = reinterpret_cast<uint64_t>(words);
 }
 
 void release(Process& p) { p.state = State::unused; }
+
+traps::Frame user_frame(uint64_t entry, uint64_t stack_top, long argument0, long argument1) {
+    traps::Frame frame{};
+    frame.rip = entry;
+    frame.cs = FLAT_USER_CS64;
+    frame.rflags = 0x202;  // IF: events follow the upcall mask in user mode
+    frame.rsp = stack_top;
+    frame.ss = FLAT_USER_SS;
+    frame.rdi = static_cast<uint64_t>(argument0);
+    frame.rsi = static_cast<uint64_t>(argument1);
+    return frame;
+}
 
 }  // namespace
 
@@ -56,29 +69,23 @@ Process* spawn(const UserImage& image, long argument0, long argument1) {
     Process* p = allocate_slot();
     if (p == nullptr)
         return nullptr;
-    if (!vm::create(p->space)) {
+    p->memory = new_memory();
+    if (p->memory == nullptr) {
         release(*p);
         return nullptr;
     }
+    Memory& m = *p->memory;
     const char* failure = "";
-    uint64_t entry = elf::load(image, p->space, p->regions, &failure);
-    if (entry == 0 || !p->regions.add(sys::user_stack_top - sys::user_stack_size, sys::user_stack_top, true)) {
+    uint64_t entry = elf::load(image, m.space, m.regions, &failure);
+    if (entry == 0 || !m.regions.add(sys::user_stack_top - sys::user_stack_size, sys::user_stack_top, true)) {
         print("kernel: cannot load %s: %s\n", image.name, failure);
-        vm::destroy(p->space);
+        drop(m);
         release(*p);
         return nullptr;
     }
-    p->next_mmap = sys::mmap_base;
-    traps::Frame frame{};
-    frame.rip = entry;
-    frame.cs = FLAT_USER_CS64;
-    frame.rflags = 0x202;  // IF: events follow the upcall mask in user mode
-    frame.rsp = sys::user_stack_top;
-    frame.ss = FLAT_USER_SS;
-    frame.rdi = static_cast<uint64_t>(argument0);
-    frame.rsi = static_cast<uint64_t>(argument1);
-    prepare_first_entry(*p, frame);
-    p->state = State::runnable;
+    m.next_mmap = sys::mmap_base;
+    prepare_first_entry(*p, user_frame(entry, sys::user_stack_top, argument0, argument1));
+    sched::wake(p);
     return p;
 }
 
@@ -87,12 +94,11 @@ long fork(const traps::Frame& frame) {
     Process* child = allocate_slot();
     if (child == nullptr)
         return -sys::enomem;
-    if (!vm::copy_on_write_clone(parent->space, child->space)) {
+    child->memory = clone_memory(*parent->memory);
+    if (child->memory == nullptr) {
         release(*child);
         return -sys::enomem;
     }
-    child->regions = parent->regions;
-    child->next_mmap = parent->next_mmap;
     child->parent = parent;
     traps::Frame child_frame = frame;
     child_frame.rax = 0;
@@ -101,11 +107,24 @@ long fork(const traps::Frame& frame) {
     return child->pid;
 }
 
+long create_thread(uint64_t entry, uint64_t stack_top, long argument) {
+    Process* self = current();
+    Process* thread = allocate_slot();
+    if (thread == nullptr)
+        return -sys::enomem;
+    thread->memory = self->memory;
+    share(*thread->memory);
+    thread->parent = self;
+    prepare_first_entry(*thread, user_frame(entry, stack_top, argument, 0));
+    sched::wake(thread);
+    return thread->pid;
+}
+
 void exit(int code) {
     Process* p = current();
-    vm::set_current(nullptr);  // off its L4 before tearing it down
-    vm::destroy(p->space);
-    p->regions.clear();
+    vm::set_current(nullptr);  // off its L4 before (the last thread) tears it down
+    drop(*p->memory);
+    p->memory = nullptr;
     for (Process& child : table)
         if (child.state != State::unused && child.parent == p) {
             child.parent = nullptr;
@@ -115,7 +134,8 @@ void exit(int code) {
     p->exit_code = code;
     p->state = State::zombie;
     if (p->parent != nullptr && p->parent->state == State::waiting)
-        p->parent->state = State::runnable;
+        sched::wake(p->parent);
+    sched::process_exited();
     sched::schedule();
     panic("exited process %ld was scheduled again", p->pid);
 }
@@ -130,6 +150,8 @@ long kill(long pid) {
         p.kill_pending = true;
         if (p.state != State::runnable)
             sched::wake(&p);  // out of wait, sleep or read, to exit
+        else
+            sched::interrupt(&p);  // running elsewhere, maybe never entering the kernel
         return 0;
     }
     return -sys::esrch;
@@ -157,13 +179,13 @@ long wait(long pid, int* status) {
     }
 }
 
-void run() {
-    sched::schedule();
-    // Back on the boot thread: nothing is runnable any more. A process
-    // still waiting would wait forever (a kernel bug).
-    for (Process& p : table)
-        if (p.state == State::waiting)
-            panic("process %ld waits, but nothing can run", p.pid);
+void run() { sched::run_until_done(); }
+
+bool any_alive() {
+    for (const Process& p : table)
+        if (p.state != State::unused && p.state != State::zombie)
+            return true;
+    return false;
 }
 
 bool reap(long pid, int* status) {
@@ -183,3 +205,7 @@ void reap_all() {
 }
 
 }  // namespace proc
+
+// process_first_entry (entry.S): the new process holds the lock the
+// scheduler thread switched to it with; user mode runs without it.
+extern "C" void process_started() { kernel_lock::release(); }

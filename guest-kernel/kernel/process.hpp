@@ -1,19 +1,22 @@
-// Processes: an address space, its regions, a kernel stack, a parent and
-// an exit code. The kernel's boot thread is not a process; it starts
-// processes and runs the scheduler until they have all finished.
+// Processes: memory (an address space and its regions, shared with the
+// process's threads), a kernel stack, a parent and an exit code. A thread
+// is a process sharing its creator's memory (like Linux's clone with
+// CLONE_VM): its creator is its parent and reaps it with wait(). The
+// kernel's boot thread is not a process; it starts processes and runs
+// vCPU 0's scheduler until they have all finished.
 #pragma once
 
 #include <stdint.h>
 
 #include "../lib/traps.hpp"
-#include "address_space.hpp"
-#include "regions.hpp"
+#include "process_memory.hpp"
 #include "user_images.hpp"
 
 namespace proc {
 
-// waiting: in wait() for a child; sleeping: in sleep() until wake_at;
-// reading: in read() until console input arrives.
+// runnable: running on a vCPU (cpu >= 0) or waiting for one in the run
+// queue; waiting: in wait() for a child; sleeping: in sleep() until
+// wake_at; reading: in read() until console input arrives.
 enum class State { unused, runnable, waiting, sleeping, reading, zombie };
 
 struct Process {
@@ -21,13 +24,15 @@ struct Process {
     State state = State::unused;
     Process* parent = nullptr;  // null: started by the kernel (or orphaned)
     int exit_code = 0;
-    vm::AddressSpace space;
-    vm::RegionList regions;
-    uint64_t next_mmap = 0;     // where the next mmap without an address goes
+    Memory* memory = nullptr;
+    int cpu = -1;               // the vCPU running it; -1: none
+    uint64_t ran_on = 0;        // mask of the vCPUs it ran on
     uint64_t saved_rsp = 0;     // kernel stack pointer while switched out
     uint64_t faults = 0;        // page faults resolved for it
     uint64_t wake_at = 0;       // sleeping: system time (ns) to wake up at
     bool kill_pending = false;  // kill(): exits when it next runs in the kernel
+    // Page faults in a row that found the page mapped already (page_fault.cpp).
+    uint64_t spurious_faults = 0;
 };
 
 constexpr unsigned max_processes = 16;
@@ -44,6 +49,9 @@ Process* spawn(const UserImage& image, long argument0, long argument1);
 // Duplicates the current process (copy-on-write); the child returns 0 from
 // the system call whose frame is given. Returns the child's pid or -errno.
 long fork(const traps::Frame& frame);
+// A thread of the current process starting at `entry` with `stack_top` and
+// `argument` in rdi. Returns its pid or -errno.
+long create_thread(uint64_t entry, uint64_t stack_top, long argument);
 [[noreturn]] void exit(int code);
 // Marks a child of the current process for termination: it exits with
 // sys::killed_by_signal the next time it is scheduled (at once if it is
@@ -52,9 +60,12 @@ long kill(long pid);
 // Reaps a child of the current process (pid or -1 for any); -errno.
 long wait(long pid, int* status);
 
-// Boot thread: runs processes until none is runnable, sleeping or reading
-// (the scheduler idles in SCHEDOP_block while only the latter remain).
+// Boot thread: runs processes (on every vCPU) until none is left but
+// zombies (vCPU 0 idles in SCHEDOP_block while the others run them or
+// only sleepers and readers remain).
 void run();
+// Any process that is not a zombie or a free slot.
+bool any_alive();
 // Boot thread: the exit code of a finished process it started, freeing
 // its slot; false if there is no such zombie.
 bool reap(long pid, int* status);

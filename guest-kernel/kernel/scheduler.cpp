@@ -4,6 +4,8 @@
 #include "../lib/hypercall.hpp"
 #include "../lib/panic.hpp"
 #include "../user/syscall_numbers.hpp"
+#include "cpus.hpp"
+#include "kernel_lock.hpp"
 #include "timer.hpp"
 
 extern "C" void switch_context(uint64_t* save_rsp, uint64_t next_rsp);
@@ -11,123 +13,231 @@ extern "C" void switch_context(uint64_t* save_rsp, uint64_t next_rsp);
 namespace sched {
 namespace {
 
-proc::Process* running_process = nullptr;
-uint64_t boot_thread_rsp = 0;
-uint64_t switch_count = 0;
-uint64_t preemption_count = 0;
-uint64_t idle_count = 0;
-uint64_t slice_start = 0;  // system time the running process was switched to
-bool need_resched = false;
+struct Cpu {
+    proc::Process* running = nullptr;   // null: the scheduler thread runs
+    uint64_t scheduler_rsp = 0;         // the scheduler thread, while a process runs
+    proc::Process* stack_of = nullptr;  // whose kernel stack stack_switch named last
+    uint64_t slice_start = 0;           // system time the running process got the vCPU
+    bool need_resched = false;
+    bool idle = false;    // blocked without the lock, waiting for work
+    bool kicked = false;  // an IPI is on its way to it
+    evtchn_port_t ipi_port = 0;
+    unsigned next_slot = 0;         // round robin over the process table
+    volatile uint64_t wakeups = 0;  // idle() returns
+};
 
-proc::Process* next_runnable() {
-    unsigned start = 0;
-    if (running_process != nullptr)
-        for (unsigned i = 0; i < proc::max_processes; ++i)
-            if (proc::slot(i) == running_process)
-                start = i + 1;
+Cpu cpu_state[cpus::max_cpus];
+uint64_t switch_count = 0, preemption_count = 0, idle_count = 0, kick_count = 0, late_count = 0;
+uint64_t used_mask = 0;
+
+Cpu& here() { return cpu_state[cpus::self()]; }
+
+// The next runnable process no vCPU runs, round robin from this vCPU's last pick.
+proc::Process* next_runnable(Cpu& c) {
     for (unsigned n = 0; n < proc::max_processes; ++n) {
-        proc::Process* p = proc::slot((start + n) % proc::max_processes);
-        if (p->state == proc::State::runnable)
+        const unsigned i = (c.next_slot + n) % proc::max_processes;
+        proc::Process* p = proc::slot(i);
+        if (p->state == proc::State::runnable && p->cpu < 0) {
+            c.next_slot = i + 1;
             return p;
+        }
     }
     return nullptr;
 }
 
-bool other_runnable() {
+bool someone_waits_for_a_cpu() {
     for (unsigned i = 0; i < proc::max_processes; ++i) {
         const proc::Process* p = proc::slot(i);
-        if (p != running_process && p->state == proc::State::runnable)
+        if (p->state == proc::State::runnable && p->cpu < 0)
             return true;
     }
     return false;
 }
 
-// Processes that an event will make runnable (the scheduler idles for them).
-bool waiting_for_events() {
+// Runnable, running or to be made runnable by an event: not a deadlock.
+bool anything_can_run() {
     for (unsigned i = 0; i < proc::max_processes; ++i) {
         const proc::State s = proc::slot(i)->state;
-        if (s == proc::State::sleeping || s == proc::State::reading)
+        if (s == proc::State::runnable || s == proc::State::sleeping || s == proc::State::reading)
             return true;
     }
     return false;
 }
 
-// The running process (in user mode or about to return there) against its
-// slice, now that another process may be runnable.
-void check_slice(uint64_t now) {
-    if (running_process == nullptr || running_process->state != proc::State::runnable || !other_runnable())
+// The running process against its slice, now that another may wait.
+void check_slice(Cpu& c, uint64_t now) {
+    if (c.running == nullptr || c.running->state != proc::State::runnable || !someone_waits_for_a_cpu())
         return;
-    if (now - slice_start >= slice_ns)
-        need_resched = true;
+    if (now - c.slice_start >= slice_ns)
+        c.need_resched = true;
     else
-        timer::arm(slice_start + slice_ns);
+        timer::arm(c.slice_start + slice_ns);
 }
 
-// Nothing runnable, but sleepers or readers: block until an event. Called
-// with events masked; SCHEDOP_block unmasks them and returns once an
-// upcall is pending, which is delivered (the handlers run) on its way out
-// (timer::block: without blocking when the timer is due already).
-void idle() {
+void kick(unsigned id) {
+    Cpu& target = cpu_state[id];
+    if (target.kicked)
+        return;
+    target.kicked = true;
+    ++kick_count;
+    if (long rc = events::send(target.ipi_port); rc != 0)
+        panic("EVTCHNOP_send to vCPU %u's IPI port %u returned %ld", id, target.ipi_port, rc);
+}
+
+// A process waits for a vCPU: an idle one (not already on its way) takes
+// it; if none, the busy ones without a slice timer look at their slices.
+// Nothing to do when this vCPU idles itself (its upcall runs this): it
+// looks at the run queue once the upcall returns.
+void find_cpu_for_work() {
+    const unsigned self = cpus::self();
+    if (cpu_state[self].idle)
+        return;
+    for (unsigned id = 0; id < cpus::count(); ++id)
+        if (id != self && cpu_state[id].idle && !cpu_state[id].kicked) {
+            kick(id);
+            return;
+        }
+    for (unsigned id = 0; id < cpus::count(); ++id) {
+        const Cpu& c = cpu_state[id];
+        if (id != self && c.running != nullptr && !c.idle && !timer::armed_by(id, c.slice_start + slice_ns))
+            kick(id);
+    }
+}
+
+// From the upcall: another vCPU has work for this one (the idle loop looks
+// at the run queue once the upcall returns) or wants its slice checked.
+void on_ipi(evtchn_port_t, void*) {
+    Cpu& c = here();
+    c.kicked = false;
+    check_slice(c, timer::now());
+}
+
+// Runs `next` until it gives the vCPU back (on the scheduler thread).
+void run(Cpu& c, proc::Process* next) {
+    const unsigned self = cpus::self();
+    next->cpu = static_cast<int>(self);
+    next->ran_on |= cpus::bit(self);
+    used_mask |= cpus::bit(self);
+    c.running = next;
+    c.need_resched = false;
+    ++switch_count;
+    c.slice_start = timer::now();
+    // Others still waiting (the one this replaced, after a yield or a
+    // preemption): an idle vCPU takes them; and the slice's end needs a
+    // timer (one armed earlier will do: the handler re-arms).
+    if (someone_waits_for_a_cpu()) {
+        find_cpu_for_work();
+        timer::arm(c.slice_start + slice_ns);
+    }
+    if (c.stack_of != next) {
+        if (long rc = hv::call<__HYPERVISOR_stack_switch>(FLAT_KERNEL_SS, proc::kernel_stack_top(*next)); rc != 0)
+            panic("stack_switch returned %ld", rc);
+        c.stack_of = next;
+    }
+    vm::set_current(&next->memory->space);
+    switch_context(&c.scheduler_rsp, next->saved_rsp);
+    // Back: `next` gave the vCPU up (blocked, yielded, preempted or exited).
+    next->cpu = -1;
+    c.running = nullptr;
+}
+
+// Nothing to run: off any process's L4 (so that its last thread may tear
+// it down elsewhere), then blocked without the lock until an event. The
+// timer is armed at most idle_safety_ns ahead.
+void idle(Cpu& c) {
+    vm::set_current(nullptr);
+    c.idle = true;
     ++idle_count;
+    const uint64_t timer_events = timer::events();
+    timer::arm(timer::now() + idle_safety_ns);
+    kernel_lock::release();
     timer::block();
     events::disable();
+    kernel_lock::acquire();
+    c.idle = false;
+    c.wakeups = c.wakeups + 1;
+    if (c.kicked && timer::events() != timer_events)
+        ++late_count;
+    c.kicked = false;  // a lost IPI must not stop later ones
+}
+
+void loop(bool until_done) {
+    Cpu& c = here();
+    for (;;) {
+        if (proc::Process* next = next_runnable(c)) {
+            run(c, next);
+            continue;
+        }
+        if (until_done && !proc::any_alive())
+            return;
+        if (until_done && !anything_can_run())
+            panic("processes wait, but nothing can run");
+        idle(c);
+    }
 }
 
 }  // namespace
 
-proc::Process* running() { return running_process; }
-uint64_t switches() { return switch_count; }
-uint64_t preemptions() { return preemption_count; }
-uint64_t idle_blocks() { return idle_count; }
-
-void switch_to(proc::Process* next) {
-    proc::Process* previous = running_process;
-    if (next == previous)
-        return;
-    ++switch_count;
-    running_process = next;
-    need_resched = false;
-    uint64_t* save = previous != nullptr ? &previous->saved_rsp : &boot_thread_rsp;
-    if (next == nullptr) {
-        vm::set_current(nullptr);
-        switch_context(save, boot_thread_rsp);
-        return;
-    }
-    slice_start = timer::now();
-    // The slice's end needs a timer only while another process could use
-    // the CPU; one armed earlier will do (it re-arms when it finds the
-    // slice still running).
-    if (!timer::armed_by(slice_start + slice_ns) && other_runnable())
-        timer::arm(slice_start + slice_ns);
-    long rc = hv::call<__HYPERVISOR_stack_switch>(FLAT_KERNEL_SS, proc::kernel_stack_top(*next));
-    if (rc != 0)
-        panic("stack_switch returned %ld", rc);
-    vm::set_current(&next->space);
-    switch_context(save, next->saved_rsp);
+void init_this_cpu() {
+    Cpu& c = here();
+    if (long rc = events::bind_ipi(cpus::self(), &c.ipi_port); rc != 0)
+        panic("EVTCHNOP_bind_ipi(vCPU %u) returned %ld", cpus::self(), rc);
+    events::set_handler(c.ipi_port, on_ipi);
 }
 
+void run_until_done() { loop(true); }
+void scheduler_loop() { loop(false); }
+
+proc::Process* running() { return here().running; }
+
 void schedule() {
-    for (;;) {
-        proc::Process* next = next_runnable();
-        if (next != nullptr) {
-            switch_to(next);
-            break;
-        }
-        if (!waiting_for_events()) {
-            switch_to(nullptr);
-            break;
-        }
-        idle();
-    }
-    // Back in the process that called schedule() (or on the boot thread).
-    proc::Process* self = running_process;
-    if (self != nullptr && self->kill_pending && self->state == proc::State::runnable)
+    Cpu& c = here();
+    proc::Process* self = c.running;
+    if (self == nullptr)
+        panic("schedule() on a scheduler thread");
+    c.need_resched = false;
+    if (self->state != proc::State::runnable || someone_waits_for_a_cpu())
+        switch_context(&self->saved_rsp, c.scheduler_rsp);
+    // Running again, maybe on another vCPU.
+    if (self->kill_pending && self->state == proc::State::runnable)
         proc::exit(sys::killed_by_signal);
 }
 
 void wake(proc::Process* p) {
     p->state = proc::State::runnable;
-    check_slice(timer::now());
+    find_cpu_for_work();
+    check_slice(here(), timer::now());
+}
+
+void interrupt(proc::Process* p) {
+    if (p->cpu < 0 || p->cpu == static_cast<int>(cpus::self()))
+        return;
+    cpu_state[p->cpu].need_resched = true;
+    kick(static_cast<unsigned>(p->cpu));
+}
+
+void wake_idle_cpus() {
+    uint64_t before[cpus::max_cpus];
+    uint64_t woken = 0;
+    for (unsigned id = 0; id < cpus::count(); ++id) {
+        before[id] = cpu_state[id].wakeups;
+        if (id != cpus::self() && cpu_state[id].idle) {
+            kick(id);
+            woken |= cpus::bit(id);
+        }
+    }
+    kernel_lock::release();
+    const uint64_t deadline = timer::now() + 1'000'000'000;
+    for (unsigned id = 0; id < cpus::count(); ++id)
+        while ((woken & cpus::bit(id)) != 0 && timer::now() < deadline &&
+               (cpu_state[id].wakeups == before[id] || !__atomic_load_n(&cpu_state[id].idle, __ATOMIC_ACQUIRE)))
+            asm volatile("pause" ::: "memory");
+    kernel_lock::acquire();
+}
+
+void process_exited() {
+    if (!proc::any_alive() && cpus::self() != 0 && cpu_state[0].idle)
+        kick(0);  // the boot thread returns from proc::run()
 }
 
 void timer_expired(uint64_t now) {
@@ -137,22 +247,34 @@ void timer_expired(uint64_t now) {
         if (p->state != proc::State::sleeping)
             continue;
         if (p->wake_at <= now)
-            p->state = proc::State::runnable;
+            wake(p);
         else if (next_wake == 0 || p->wake_at < next_wake)
             next_wake = p->wake_at;
     }
     timer::arm(next_wake);
-    check_slice(now);
+    check_slice(here(), now);
 }
 
 void preempt_if_needed() {
-    if (!need_resched)
+    Cpu& c = here();
+    if (!c.need_resched)
         return;
-    need_resched = false;
-    const uint64_t before = switch_count;
+    c.need_resched = false;
+    if (c.running->kill_pending) {
+        schedule();  // exits there
+        return;
+    }
+    if (!someone_waits_for_a_cpu())
+        return;
+    ++preemption_count;
     schedule();
-    if (switch_count != before)  // it ran others (it may be the only runnable one again)
-        ++preemption_count;
 }
+
+uint64_t switches() { return switch_count; }
+uint64_t preemptions() { return preemption_count; }
+uint64_t idle_blocks() { return idle_count; }
+uint64_t ipis_sent() { return kick_count; }
+uint64_t late_wakeups() { return late_count; }
+uint64_t cpus_used() { return used_mask; }
 
 }  // namespace sched

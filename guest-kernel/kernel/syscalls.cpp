@@ -5,6 +5,9 @@
 #include "../user/syscall_numbers.hpp"
 #include "address_space.hpp"
 #include "console_input.hpp"
+#include "cpus.hpp"
+#include "kernel_lock.hpp"
+#include "mmu.hpp"
 #include "process.hpp"
 #include "scheduler.hpp"
 #include "timer.hpp"
@@ -20,12 +23,13 @@ uint64_t calls = 0;
 // directly: it runs on the process's L4, and faults on untouched pages are
 // resolved by the page-fault path.
 bool user_range_ok(const proc::Process& p, uint64_t address, uint64_t length, bool write) {
+    const vm::RegionList& regions = p.memory->regions;
     if (length == 0)
         return true;
     if (address >= sys::user_limit || length > sys::user_limit - address)
         return false;
     for (uint64_t page = address & ~uint64_t{4095}; page < address + length; page += 4096) {
-        const vm::Region* r = p.regions.find(page);
+        const vm::Region* r = regions.find(page);
         if (r == nullptr || (write && !r->writable))
             return false;
     }
@@ -52,7 +56,7 @@ long sys_yield(traps::Frame&) {
 long sys_getpid(traps::Frame&) { return proc::current()->pid; }
 
 long sys_mmap(traps::Frame& f) {
-    proc::Process& p = *proc::current();
+    proc::Memory& p = *proc::current()->memory;
     const uint64_t length = (f.rsi + 4095) & ~uint64_t{4095};
     uint64_t address = f.rdi;
     if (length == 0 || length > sys::user_limit || (address & 4095) != 0)
@@ -74,7 +78,7 @@ long sys_mmap(traps::Frame& f) {
 }
 
 long sys_munmap(traps::Frame& f) {
-    proc::Process& p = *proc::current();
+    proc::Memory& p = *proc::current()->memory;
     const uint64_t address = f.rdi;
     const uint64_t end = address + ((f.rsi + 4095) & ~uint64_t{4095});
     if ((address & 4095) != 0 || f.rsi == 0 || end > sys::user_limit || end <= address)
@@ -142,7 +146,6 @@ long sys_spawn(traps::Frame& f) {
     if (child == nullptr)
         return -sys::enomem;
     child->parent = &self;
-    sched::wake(child);
     return child->pid;
 }
 
@@ -162,10 +165,34 @@ long sys_programs(traps::Frame& f) {
     return static_cast<long>(used);
 }
 
+long sys_thread(traps::Frame& f) {
+    const proc::Process& self = *proc::current();
+    // The entry must be code of the process and the stack inside a writable region.
+    if (!user_range_ok(self, f.rdi, 1, false) || (f.rsi & 15) != 0 || !user_range_ok(self, f.rsi - 8, 8, true))
+        return -sys::efault;
+    return proc::create_thread(f.rdi, f.rsi, static_cast<long>(f.rdx));
+}
+
+long sys_cpus(traps::Frame&) { return cpus::count(); }
+
+long sys_cpu(traps::Frame&) { return cpus::self(); }
+
+long sys_flush_tlb(traps::Frame& f) {
+    if (f.rdi == sys::flush_local) {
+        mmu::flush_tlb();
+        return 1;
+    }
+    if (f.rdi != sys::flush_space)
+        return -sys::einval;
+    const uint64_t vcpus = proc::current()->memory->space.cpu_mask;
+    mmu::flush_tlb_on(vcpus);
+    return cpus::in_mask(vcpus);
+}
+
 using Handler = long (*)(traps::Frame&);
 constexpr Handler table[sys::count] = {
-    sys_write, sys_exit, sys_yield, sys_getpid, sys_mmap, sys_munmap, sys_fork,
-    sys_wait,  sys_read, sys_sleep, sys_clock,  sys_kill, sys_spawn,  sys_programs,
+    sys_write, sys_exit,  sys_yield, sys_getpid, sys_mmap,     sys_munmap, sys_fork, sys_wait, sys_read,
+    sys_sleep, sys_clock, sys_kill,  sys_spawn,  sys_programs, sys_thread, sys_cpus, sys_cpu,  sys_flush_tlb,
 };
 
 }  // namespace
@@ -176,8 +203,11 @@ uint64_t count() { return calls; }
 
 extern "C" void syscall_dispatch(traps::Frame* frame) {
     using namespace syscalls;
+    kernel_lock::acquire();
     ++calls;
+    proc::current()->spurious_faults = 0;  // it makes progress (page_fault.cpp)
     frame->rax = frame->rax < sys::count ? static_cast<uint64_t>(table[frame->rax](*frame))
                                          : static_cast<uint64_t>(-sys::enosys);
     sched::preempt_if_needed();
+    kernel_lock::release();  // on the vCPU that returns to user mode (it may have changed)
 }

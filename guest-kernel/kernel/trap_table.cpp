@@ -26,12 +26,15 @@ void kernel_event_entry();
 
 namespace kernel_entries {
 
-void install() {
+namespace {
+
+constexpr unsigned gate_count = 15;
+
+// Built at run time: function addresses are not constant expressions.
+// Fills table[0 .. gate_count).
+void gates(trap_info* table) {
     using namespace traps;
-    // The runtime's handlers first: they register the event and failsafe
-    // callbacks; our table then replaces its exception entries.
-    traps::install();
-    trap_info table[] = {
+    const trap_info all[gate_count] = {
         gate(divide_error, 0, kernel_trap_de),
         gate(debug, 0, kernel_trap_db),
         gate(breakpoint, 3, kernel_trap_bp),
@@ -47,8 +50,30 @@ void install() {
         gate(x87_fpu, 0, kernel_trap_mf),
         gate(alignment_check, 0, kernel_trap_ac),
         gate(simd_fpu, 0, kernel_trap_xm),
-        trap_info{},
     };
+    for (unsigned i = 0; i < gate_count; ++i)
+        table[i] = all[i];
+}
+
+}  // namespace
+
+void fill_trap_context(trap_info (&by_vector)[256]) {
+    trap_info table[gate_count];
+    gates(table);
+    for (const trap_info& t : table)
+        by_vector[t.vector] = t;
+}
+
+uint64_t event_entry() { return reinterpret_cast<uint64_t>(kernel_event_entry); }
+uint64_t syscall_entry_address() { return reinterpret_cast<uint64_t>(syscall_entry); }
+
+void install() {
+    // The runtime's handlers first: they register the event and failsafe
+    // callbacks; our table then replaces its exception entries.
+    traps::install();
+    trap_info table[gate_count + 1];
+    gates(table);
+    table[gate_count] = trap_info{};  // sentinel: address == 0
     long rc = hv::set_trap_table(table);
     if (rc != 0)
         panic("set_trap_table returned %ld", rc);

@@ -1,5 +1,6 @@
-// The event upcall: runs the handlers of pending ports (lib/events), then,
-// if it interrupted user mode, lets the scheduler preempt.
+// The event upcall: runs the handlers of this vCPU's pending ports
+// (lib/events) under the kernel lock, then, if it interrupted user mode,
+// lets the scheduler preempt.
 #pragma once
 
 #include <stdint.h>
@@ -8,7 +9,9 @@
 
 namespace upcall {
 
+// This vCPU's upcalls, and all vCPUs' together.
 uint64_t count();
+uint64_t all();
 
 }  // namespace upcall
 

@@ -6,6 +6,7 @@
 #include "../lib/shutdown.hpp"
 #include "../lib/string.hpp"
 #include "../user/bench_modes.hpp"
+#include "cpus.hpp"
 #include "event_bench.hpp"
 #include "frames.hpp"
 #include "kernel_selftest.hpp"
@@ -25,13 +26,20 @@ struct Workload {
     long mode;  // of the user program `bench`
     long default_count;
     bool (*in_kernel)(long count);  // instead: a benchmark of the kernel's own (event_bench.hpp)
+    unsigned min_cpus = 1;
 };
 
 constexpr Workload table[] = {
-    {"syscall", bench::syscall, 1000, nullptr}, {"pagefault", bench::pagefault, 500, nullptr},
-    {"ctxsw", bench::ctxsw, 500, nullptr},      {"mmu", bench::mmu, 200, nullptr},
-    {"fork", bench::fork, 50, nullptr},         {"mix", bench::mix, 12, nullptr},
-    {"event", 0, 1000, event_bench::event},     {"timer", 0, 200, event_bench::timer},
+    {"syscall", bench::syscall, 1000, nullptr},
+    {"pagefault", bench::pagefault, 500, nullptr},
+    {"ctxsw", bench::ctxsw, 500, nullptr},
+    {"mmu", bench::mmu, 200, nullptr},
+    {"fork", bench::fork, 50, nullptr},
+    {"mix", bench::mix, 12, nullptr},
+    {"threads", bench::threads, 32, nullptr},
+    {"remote", bench::remote, 200, nullptr, 2},  // a flush of another vCPU needs one
+    {"event", 0, 1000, event_bench::event},
+    {"timer", 0, 200, event_bench::timer},
 };
 
 uint64_t rdtsc() {
@@ -104,6 +112,11 @@ unsigned run(const char* specification) {
             print("kernel: bad count in workload=%s\n", specification);
             return SHUTDOWN_crash;
         }
+        if (cpus::count() < w.min_cpus) {
+            print("kernel: workload %s needs at least %u vCPUs, this domain has %u (pvvmm run --vcpus %u)\n", name,
+                  w.min_cpus, cpus::count(), w.min_cpus);
+            return SHUTDOWN_crash;
+        }
         if (w.in_kernel != nullptr) {
             const uint64_t upcalls_before = upcall::count(), timer_before = timer::events();
             const uint64_t unblocked_before = timer::unblocked_waits();
@@ -119,7 +132,8 @@ unsigned run(const char* specification) {
         const unsigned copies = w.mode == bench::mix ? 3 : 1;  // mix: three "make" processes at once
         const uint64_t free_before = frames::free_count();
         const uint64_t calls_before = syscalls::count(), switches_before = sched::switches();
-        const uint64_t preemptions_before = sched::preemptions();
+        const uint64_t preemptions_before = sched::preemptions(), ipis_before = sched::ipis_sent();
+        const uint64_t late_before = sched::late_wakeups();
         const mmu::Counters mmu_before = mmu::counters();
         const fault::Counters faults_before = fault::counters();
         const uint64_t start = rdtsc();
@@ -129,18 +143,23 @@ unsigned run(const char* specification) {
         const fault::Counters& f = fault::counters();
         print(
             "kernel: workload %s total %lu cycles; %lu syscalls, %lu switches, faults %lu demand + %lu cow + %lu"
-            " reused; mmu_update entries %lu, update_va_mapping %lu, pins %lu, base switches %lu, flushes %lu;"
-            " %lu preemptions\n",
+            " reused; mmu_update entries %lu, update_va_mapping %lu, pins %lu, base switches %lu, flushes %lu"
+            " (remote %lu); %lu preemptions\n",
             name, cycles, syscalls::count() - calls_before, sched::switches() - switches_before,
             f.demand - faults_before.demand, f.copy_on_write - faults_before.copy_on_write,
             f.reused_sole_owner - faults_before.reused_sole_owner, m.entry_updates - mmu_before.entry_updates,
             m.va_updates - mmu_before.va_updates, m.pins - mmu_before.pins, m.base_switches - mmu_before.base_switches,
-            m.flushes - mmu_before.flushes, sched::preemptions() - preemptions_before);
+            m.flushes - mmu_before.flushes, m.remote_flushes - mmu_before.remote_flushes,
+            sched::preemptions() - preemptions_before);
+        print("kernel: processes ran on %u of %u vCPUs; %lu wake-up IPIs, %lu late wake-ups (safety timer)\n",
+              cpus::in_mask(sched::cpus_used()), cpus::count(), sched::ipis_sent() - ipis_before,
+              sched::late_wakeups() - late_before);
         if (frames::free_count() != free_before)
             print("kernel: %ld frames leaked\n", static_cast<long>(free_before - frames::free_count()));
         return ok == copies ? SHUTDOWN_poweroff : SHUTDOWN_crash;
     }
-    print("kernel: unknown workload %s (syscall, pagefault, ctxsw, mmu, fork, mix, event, timer)\n", name);
+    print("kernel: unknown workload %s (syscall, pagefault, ctxsw, mmu, fork, mix, threads, remote, event, timer)\n",
+          name);
     return SHUTDOWN_crash;
 }
 
@@ -187,6 +206,8 @@ unsigned selftest() {
         format_to(reason, sizeof reason, "%ld frames leaked", static_cast<long>(free_before - frames::free_count()));
         selftest_failure(reason);
     }
+    print("kernel: selftest ran on %u of %u vCPUs; %lu wake-up IPIs, %lu late wake-ups (safety timer)\n",
+          cpus::in_mask(sched::cpus_used()), cpus::count(), sched::ipis_sent(), sched::late_wakeups());
     print("Test result: SUCCESS\n");
     return SHUTDOWN_poweroff;
 }

@@ -1,6 +1,7 @@
 #include "events.hpp"
 
 #include "hypercall.hpp"
+#include "percpu.hpp"
 #include "shared_info.hpp"
 
 namespace events {
@@ -14,6 +15,8 @@ struct Binding {
     void* context;
 };
 Binding bindings[kPorts];
+// The vCPU each port notifies (what bind_virq / bind_ipi named; 0 otherwise).
+uint8_t port_vcpu[kPorts];
 
 volatile shared_info& shared() { return *xen_shared::page(); }
 
@@ -27,16 +30,20 @@ void set_handler(evtchn_port_t port, Handler handler, void* context) {
 long bind_virq(unsigned virq, unsigned vcpu, evtchn_port_t* port) {
     evtchn_bind_virq bind{virq, vcpu, 0};
     const long rc = hv::event_channel_op(EVTCHNOP_bind_virq, &bind);
-    if (rc == 0)
+    if (rc == 0) {
         *port = bind.port;
+        port_vcpu[bind.port % kPorts] = static_cast<uint8_t>(vcpu);
+    }
     return rc;
 }
 
 long bind_ipi(unsigned vcpu, evtchn_port_t* port) {
     evtchn_bind_ipi bind{vcpu, 0};
     const long rc = hv::event_channel_op(EVTCHNOP_bind_ipi, &bind);
-    if (rc == 0)
+    if (rc == 0) {
         *port = bind.port;
+        port_vcpu[bind.port % kPorts] = static_cast<uint8_t>(vcpu);
+    }
     return rc;
 }
 
@@ -47,7 +54,10 @@ long send(evtchn_port_t port) {
 
 long close(evtchn_port_t port) {
     evtchn_close c{port};
-    return hv::event_channel_op(EVTCHNOP_close, &c);
+    const long rc = hv::event_channel_op(EVTCHNOP_close, &c);
+    if (rc == 0 && port < kPorts)
+        port_vcpu[port] = 0;  // a port reused later notifies vCPU 0 unless bound again
+    return rc;
 }
 
 long unmask(evtchn_port_t port) {
@@ -66,17 +76,18 @@ void clear_pending(evtchn_port_t port) {
 }
 
 void enable() {
-    volatile vcpu_info& v = *xen_shared::vcpu0();
+    volatile vcpu_info& v = *xen_shared::this_vcpu();
     v.evtchn_upcall_mask = 0;
     asm volatile("" ::: "memory");
     if (v.evtchn_upcall_pending)
         hv::xen_version(XENVER_version, nullptr);  // any hypercall: the way out delivers it
 }
 
-void disable() { xen_shared::vcpu0()->evtchn_upcall_mask = 1; }
+void disable() { xen_shared::this_vcpu()->evtchn_upcall_mask = 1; }
 
 unsigned dispatch() {
-    volatile vcpu_info& v = *xen_shared::vcpu0();
+    const unsigned self = percpu::vcpu();
+    volatile vcpu_info& v = *xen_shared::vcpu(self);
     unsigned handled = 0;
     v.evtchn_upcall_pending = 0;
     for (xen_ulong_t selector = __atomic_exchange_n(&v.evtchn_pending_sel, 0, __ATOMIC_SEQ_CST); selector != 0;) {
@@ -87,6 +98,8 @@ unsigned dispatch() {
             const unsigned bit = static_cast<unsigned>(__builtin_ctzl(ready));
             ready &= ready - 1;
             const evtchn_port_t port = word * kBits + bit;
+            if (port_vcpu[port] != self)
+                continue;  // its own vCPU's upcall takes it
             clear_pending(port);
             ++handled;
             if (bindings[port].handler != nullptr)

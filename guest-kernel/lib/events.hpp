@@ -3,6 +3,13 @@
 // upcall entry (trap_entry.S) lands in dispatch() through handle_trap.
 // Needs shared_info mapped (xen_shared::map) and the event callback
 // registered (traps::install) before events are enabled.
+//
+// Several vCPUs: the pending and mask bitmaps are shared, so a vCPU's
+// upcall may find another vCPU's ports pending in the words its selector
+// names; it leaves them to their vCPU (Linux's cpu_evtchn_mask). A port's
+// vCPU is the one bind_virq / bind_ipi named, vCPU 0 for every other port
+// (Xen notifies vCPU 0 for interdomain and unbound ports). enable(),
+// disable() and dispatch() act on the calling vCPU (percpu::vcpu()).
 #pragma once
 
 #include "xen.hpp"
@@ -24,13 +31,14 @@ void mask(evtchn_port_t port);
 bool is_pending(evtchn_port_t port);
 void clear_pending(evtchn_port_t port);
 
-// vcpu_info(0).evtchn_upcall_mask: 0 enables upcalls; a pending one is then
+// This vCPU's vcpu_info.evtchn_upcall_mask: 0 enables upcalls; a pending one is then
 // forced out with a harmless hypercall, as Linux's xen_irq_enable does.
 void enable();
 void disable();
 
-// The event upcall: every pending, unmasked port of this vCPU's selector
-// words, its pending bit cleared, then its handler. Returns how many ran.
+// The event upcall: every pending, unmasked port of this vCPU in its
+// selector words, its pending bit cleared, then its handler. Returns how
+// many ran.
 unsigned dispatch();
 
 }  // namespace events

@@ -23,7 +23,7 @@ uint64_t scale(uint64_t delta, uint32_t mul, int8_t shift) {
 }  // namespace
 
 uint64_t system_time_ns() {
-    volatile vcpu_time_info& t = xen_shared::vcpu0()->time;
+    volatile vcpu_time_info& t = xen_shared::this_vcpu()->time;
     for (;;) {
         const uint32_t version = t.version;
         asm volatile("" ::: "memory");

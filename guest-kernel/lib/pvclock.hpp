@@ -1,4 +1,4 @@
-// Xen time for our PV guests: system time from vcpu_info(0)'s pvclock
+// Xen time for our PV guests: system time from this vCPU's pvclock
 // (vcpu_time_info, read with its version protocol) and the wall clock from
 // shared_info. Needs shared_info mapped (xen_shared::map).
 #pragma once

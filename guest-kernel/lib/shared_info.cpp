@@ -31,6 +31,12 @@ volatile vcpu_info* vcpu0() {
     return mapped != nullptr ? &mapped->vcpu_info[0] : nullptr;
 }
 
+volatile vcpu_info* vcpu(unsigned id) {
+    if (id == 0)
+        return vcpu0();
+    return mapped != nullptr && id < XEN_LEGACY_MAX_VCPUS ? &mapped->vcpu_info[id] : nullptr;
+}
+
 void relocate_vcpu0(volatile vcpu_info* moved) { moved_vcpu0 = moved; }
 
 }  // namespace xen_shared

@@ -171,7 +171,7 @@ void handle_trap(traps::Frame* frame) {
         return;
     }
 
-    volatile vcpu_info* vcpu = xen_shared::vcpu0();
+    volatile vcpu_info* vcpu = xen_shared::this_vcpu();
     uint64_t cr2 = vcpu != nullptr ? vcpu->arch.cr2 : physmap::invalid_frame;
 
     if (armed && frame->vector == armed_vector) {

@@ -3,6 +3,7 @@
 // every batch with the TSC and prints the median batch's cycles per
 // operation with a checksum that depends on every operation's result.
 #include "bench_modes.hpp"
+#include "bench_smp.hpp"
 #include "ulib.hpp"
 
 namespace {
@@ -183,6 +184,8 @@ long main(long mode, long n) {
     case bench::mmu: return page_table_churn(n);
     case bench::fork: return forks(n);
     case bench::mix: return mix(n);
+    case bench::threads: return bench_smp::threads(n);
+    case bench::remote: return bench_smp::remote(n);
     default: return 100;
     }
 }

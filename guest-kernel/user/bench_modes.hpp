@@ -10,6 +10,8 @@ enum Mode : long {
     mmu = 4,        // N cycles of mmap at a new 512 GiB slot, touch, munmap
     fork = 5,       // N fork + exit + wait
     mix = 6,        // N "compile jobs": fork, mmap, fill, sum, yield, exit
+    threads = 7,    // N rounds: one thread maps a page in a fresh L4 slot, the others (other vCPUs) read it, unmap
+    remote = 8,     // N remote flushes (a thread spinning on another vCPU) against N local ones
 };
 
 }  // namespace bench

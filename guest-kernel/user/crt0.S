@@ -14,4 +14,20 @@ _start:
         syscall
         ud2
 
+/*
+ * A thread's entry (user::start_thread): rdi and rsp point at {function,
+ * argument} at the top of its stack; the function's return value is the
+ * thread's exit code.
+ */
+        .globl  thread_start
+thread_start:
+        xorl    %ebp, %ebp
+        movq    (%rdi), %rax
+        movq    8(%rdi), %rdi
+        call    *%rax
+        movq    %rax, %rdi
+        movl    $1, %eax                /* sys::exit */
+        syscall
+        ud2
+
         .section .note.GNU-stack, "", @progbits

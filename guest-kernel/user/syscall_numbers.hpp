@@ -7,21 +7,31 @@
 namespace sys {
 
 enum Number : unsigned long {
-    write = 0,      // (fd, buffer, length) -> bytes written; fd 1 and 2 are the console
-    exit = 1,       // (code) -> does not return
-    yield = 2,      // () -> 0; lets the next runnable process run
-    getpid = 3,     // () -> pid
-    mmap = 4,       // (address or 0, length) -> address; anonymous, read-write, demand paged
-    munmap = 5,     // (address, length) -> 0
-    fork = 6,       // () -> child pid in the parent, 0 in the child
-    wait = 7,       // (pid or -1, int* status) -> pid of the reaped child
-    read = 8,       // (fd, buffer, length) -> bytes read (>= 1); fd 0 is the console, blocks until input arrives
-    sleep = 9,      // (milliseconds) -> 0; other processes run meanwhile
-    clock = 10,     // () -> Xen system time in ns (monotonic)
-    kill = 11,      // (pid of a child) -> 0; it exits with killed_by_signal when it next runs
-    spawn = 12,     // (program name, argument0, argument1) -> pid of a new child running that program
-    programs = 13,  // (buffer, length) -> bytes: the program names, one per line (truncated to fit)
-    count = 14,
+    write = 0,       // (fd, buffer, length) -> bytes written; fd 1 and 2 are the console
+    exit = 1,        // (code) -> does not return
+    yield = 2,       // () -> 0; lets the next runnable process run
+    getpid = 3,      // () -> pid
+    mmap = 4,        // (address or 0, length) -> address; anonymous, read-write, demand paged
+    munmap = 5,      // (address, length) -> 0
+    fork = 6,        // () -> child pid in the parent, 0 in the child
+    wait = 7,        // (pid or -1, int* status) -> pid of the reaped child
+    read = 8,        // (fd, buffer, length) -> bytes read (>= 1); fd 0 is the console, blocks until input arrives
+    sleep = 9,       // (milliseconds) -> 0; other processes run meanwhile
+    clock = 10,      // () -> Xen system time in ns (monotonic)
+    kill = 11,       // (pid of a child) -> 0; it exits with killed_by_signal when it next runs
+    spawn = 12,      // (program name, argument0, argument1) -> pid of a new child running that program
+    programs = 13,   // (buffer, length) -> bytes: the program names, one per line (truncated to fit)
+    thread = 14,     // (entry, stack top, argument) -> pid of a new thread in this address space, entry(argument)
+    cpus = 15,       // () -> number of vCPUs the kernel runs on
+    cpu = 16,        // () -> the vCPU running the caller (it may change at any time)
+    flush_tlb = 17,  // (scope) -> vCPUs flushed: flush_local (this one) or flush_space (all running this address space)
+    count = 18,
+};
+
+// flush_tlb's scopes.
+enum FlushScope : unsigned long {
+    flush_local = 0,
+    flush_space = 1,
 };
 
 // Errors (the Linux numbers, returned negated).

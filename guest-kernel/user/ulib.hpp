@@ -51,6 +51,15 @@ inline long spawn(const char* program, long argument0 = 0, long argument1 = 0) {
 inline long programs(char* buffer, size_t length) {
     return syscall(sys::programs, reinterpret_cast<unsigned long>(buffer), length);
 }
+inline long cpus() { return syscall(sys::cpus); }
+inline long cpu() { return syscall(sys::cpu); }
+inline long flush_tlb(sys::FlushScope scope) { return syscall(sys::flush_tlb, scope); }
+
+// Runs function(argument) in a new thread of this process (same address
+// space) on a fresh stack of `stack_bytes`; its return value is its exit
+// code. Returns its pid (reap it with wait) or -errno.
+using ThreadFunction = long (*)(long argument);
+long start_thread(ThreadFunction function, long argument, size_t stack_bytes = 64 * 1024);
 
 // An mmap result that is an error (-4095..-1).
 inline bool failed(const void* result) { return reinterpret_cast<unsigned long>(result) > ~0xfffUL; }
