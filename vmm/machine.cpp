@@ -122,8 +122,9 @@ std::unique_ptr<isolation::IsolationWatch> start_isolation_watch(const RunOption
         spdlog::warn("--check-isolation: no restricted roots were built, nothing to check");
         return nullptr;
     }
-    const isolation::Scope scope{monitor.xpti_roots_gpa, options.nr_vcpus, mem.size(), domain.first_mfn,
-                                 domain.nr_pages};
+    const isolation::Scope scope{
+        monitor.xpti_roots_gpa, options.nr_vcpus, mem.size(),
+        domain.first_mfn,       domain.nr_pages,  {}};  // only_root: IsolationWatch reads CpuInfo
     return std::make_unique<isolation::IsolationWatch>(mem, scope,
                                                        std::chrono::milliseconds(options.check_isolation_ms), control);
 }

@@ -61,9 +61,10 @@ void boot(const start_info& info) {
 
 }  // namespace
 
-namespace {
-
-unsigned run_command_line() {
+unsigned guest_main(const start_info& info) {
+    if (runtime::command_line_has("selftest"))
+        workloads::install_selftest_panic_handler();
+    boot(info);
     char workload[64];
     if (runtime::command_line_has("selftest"))
         return workloads::selftest();
@@ -72,15 +73,4 @@ unsigned run_command_line() {
     if (runtime::command_line_has("shell"))
         return workloads::shell();
     return workloads::hello();
-}
-
-}  // namespace
-
-unsigned guest_main(const start_info& info) {
-    if (runtime::command_line_has("selftest"))
-        workloads::install_selftest_panic_handler();
-    boot(info);
-    const unsigned reason = run_command_line();
-    sched::wake_idle_cpus();
-    return reason;
 }

@@ -22,8 +22,7 @@ struct Cpu {
     bool idle = false;    // blocked without the lock, waiting for work
     bool kicked = false;  // an IPI is on its way to it
     evtchn_port_t ipi_port = 0;
-    unsigned next_slot = 0;         // round robin over the process table
-    volatile uint64_t wakeups = 0;  // idle() returns
+    unsigned next_slot = 0;  // round robin over the process table
 };
 
 Cpu cpu_state[cpus::max_cpus];
@@ -155,7 +154,6 @@ void idle(Cpu& c) {
     events::disable();
     kernel_lock::acquire();
     c.idle = false;
-    c.wakeups = c.wakeups + 1;
     if (c.kicked && timer::events() != timer_events)
         ++late_count;
     c.kicked = false;  // a lost IPI must not stop later ones
@@ -214,25 +212,6 @@ void interrupt(proc::Process* p) {
         return;
     cpu_state[p->cpu].need_resched = true;
     kick(static_cast<unsigned>(p->cpu));
-}
-
-void wake_idle_cpus() {
-    uint64_t before[cpus::max_cpus];
-    uint64_t woken = 0;
-    for (unsigned id = 0; id < cpus::count(); ++id) {
-        before[id] = cpu_state[id].wakeups;
-        if (id != cpus::self() && cpu_state[id].idle) {
-            kick(id);
-            woken |= cpus::bit(id);
-        }
-    }
-    kernel_lock::release();
-    const uint64_t deadline = timer::now() + 1'000'000'000;
-    for (unsigned id = 0; id < cpus::count(); ++id)
-        while ((woken & cpus::bit(id)) != 0 && timer::now() < deadline &&
-               (cpu_state[id].wakeups == before[id] || !__atomic_load_n(&cpu_state[id].idle, __ATOMIC_ACQUIRE)))
-            asm volatile("pause" ::: "memory");
-    kernel_lock::acquire();
 }
 
 void process_exited() {

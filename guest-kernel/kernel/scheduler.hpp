@@ -58,14 +58,6 @@ void timer_expired(uint64_t now_ns);
 // On the way back to user mode: switches if the time slice is over.
 void preempt_if_needed();
 
-// Before the domain ends (the boot thread, nothing left to run): wakes
-// every idle vCPU once and waits (up to 1 s) until each has blocked again.
-// pvvmm defers remote work for a vCPU asleep in SCHEDOP_block (flushes,
-// root refreshes, dropping XPTI roots of a released L4) to its wake-up;
-// this lets it happen, so that no vCPU ends the run holding roots copied
-// from L4s the kernel has freed (--check-isolation's last walk sees them).
-void wake_idle_cpus();
-
 uint64_t switches();
 uint64_t preemptions();
 uint64_t idle_blocks();

@@ -25,8 +25,10 @@ bool defer_if_idle(Vcpu& t, uint32_t work) {
     uint32_t merged = (work & (kFlushAll | kFlushOne)) ? uint32_t{kFlushAll} : 0u;
     if (work & kRootRefresh)
         merged |= kRootRefresh;
-    if (work & kL4Released)
+    if (work & kL4Released) {
         merged |= kL4Released | kFlushAll;  // no root or PCID may stand for the old L4
+        __atomic_store_n(&cpu_info_of(t.id)->cached_roots_await_drop, 1, __ATOMIC_SEQ_CST);
+    }
     __atomic_fetch_or(&t.smp.deferred, merged, __ATOMIC_SEQ_CST);
     post(t, kPendingRemote);
     return __atomic_load_n(&t.smp.idle, __ATOMIC_SEQ_CST);
@@ -74,8 +76,10 @@ void serve_deferred(Vcpu& v, xpti::Engine& e) {
     const uint32_t work = __atomic_exchange_n(&v.smp.deferred, 0, __ATOMIC_SEQ_CST);
     if (work == 0)
         return;
-    if (work & kL4Released)
+    if (work & kL4Released) {
         e.drop_cached_roots();  // their copies may point to tables that are guest data by now
+        __atomic_store_n(&v.cpu_info->cached_roots_await_drop, 0, __ATOMIC_SEQ_CST);
+    }
     if ((work & kRootRefresh) && domain().boot.test_hook != abi::TestHook::DropRootRefresh)
         e.refresh_all_roots();
     if (work & kFlushAll)
@@ -143,10 +147,12 @@ void l4_released(uint64_t l4_pa) { send(kL4Released, abi::FlushReason::GuestFlus
 void serve(Vcpu& v) {
     const bool ready = __atomic_load_n(&v.smp.engine_ready, __ATOMIC_ACQUIRE);  // else its first exit copies afresh
     if (__atomic_load_n(&v.smp.deferred, __ATOMIC_RELAXED)) {
-        if (ready)
+        if (ready) {
             serve_deferred(v, xpti::engine(v));
-        else
+        } else {  // no roots yet: nothing to drop
             __atomic_store_n(&v.smp.deferred, 0, __ATOMIC_SEQ_CST);
+            __atomic_store_n(&v.cpu_info->cached_roots_await_drop, 0, __ATOMIC_SEQ_CST);
+        }
     }
     RemoteRequest& q = v.smp.request;
     const uint64_t posted = __atomic_load_n(&q.posted_seq, __ATOMIC_ACQUIRE);

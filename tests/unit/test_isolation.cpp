@@ -92,7 +92,7 @@ struct Machine {
     Bump pool{0x140000, layout::kMonitorPtPoolEnd};
     Bump guest_tables{kRamStart + 0x100000, kRamStart + 0x200000};
     uint64_t leaves_per_root = 0;
-    Scope scope{kRootsGpa, kVcpus, kMemorySize, layout::kDomainFirstMfn, kRamBytes / kPage};
+    Scope scope{kRootsGpa, kVcpus, kMemorySize, layout::kDomainFirstMfn, kRamBytes / kPage, {}};
 
     static uint64_t root(uint32_t cpu, uint32_t k = 0) { return layout::xpti_root_gpa(kRootsGpa, cpu, k); }
 
@@ -184,6 +184,30 @@ TEST_CASE("a direct-map page in a restricted root is reported") {
     CHECK(v.pa == 0x1000);
     CHECK(v.flags == (P | W | NX));
     CHECK(v.reason == "the direct map (guest-physical 0x1000) is not in vCPU 0's allowed set");
+}
+
+// A cached root left with copies of a released L4's slots (here: a direct-map
+// page) is walked unless its vCPU empties its cached roots before it runs
+// guest code again (Scope::only_root names the one it runs on).
+TEST_CASE("cached roots awaiting a drop on wake-up are not walked, the running one is") {
+    Machine m;
+    const uint64_t va = layout::direct_map(0x1000);
+    m.map_monitor(1, va, 0x1000, P | W | NX);             // root 0 of vCPU 1
+    for (unsigned slot = 0; slot < pt::kEntries; ++slot)  // root 1: a cached copy of it
+        m.mem.write(Machine::root(1, 1), slot, m.mem.read(Machine::root(1, 0), slot));
+    REQUIRE(m.check().violations.size() == 2);
+
+    m.scope.only_root = [](uint32_t vcpu) { return vcpu == 1 ? Machine::root(1, 0) : 0; };
+    Report r = m.check();
+    REQUIRE(r.violations.size() == 1);  // the running root still counts
+    CHECK(r.violations[0].vcpu == 1);
+    CHECK(r.violations[0].root == 0);
+
+    m.scope.only_root = [](uint32_t vcpu) { return vcpu == 1 ? Machine::root(1, 1) : 0; };
+    r = m.check();
+    REQUIRE(r.violations.size() == 1);
+    CHECK(r.violations[0].root == 1);
+    CHECK(r.roots == 2);  // vCPU 0's root 0 and vCPU 1's root 1
 }
 
 TEST_CASE("another vCPU's per-CPU stack in vCPU 0's root is reported") {

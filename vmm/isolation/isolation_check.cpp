@@ -255,11 +255,14 @@ Report check_restricted_roots(const ReadEntry& read, const Scope& scope) {
             Violation{0, 0, 0, scope.roots_gpa, 0, "the restricted roots' base is not page-aligned"});
         return report;
     }
-    for (uint32_t vcpu = 0; vcpu < scope.nr_vcpus; ++vcpu)
+    for (uint32_t vcpu = 0; vcpu < scope.nr_vcpus; ++vcpu) {
+        const uint64_t only = scope.only_root ? scope.only_root(vcpu) : 0;
         for (uint32_t k = 0; k < layout::kXptiRootsPerVcpu; ++k) {
             const uint64_t root_pa = layout::xpti_root_gpa(scope.roots_gpa, vcpu, k);
-            RootWalk(read, scope, vcpu, k, report).walk(root_pa);
+            if (only == 0 || root_pa == only)
+                RootWalk(read, scope, vcpu, k, report).walk(root_pa);
         }
+    }
     return report;
 }
 

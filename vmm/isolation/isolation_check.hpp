@@ -21,6 +21,10 @@ struct Scope {
     uint64_t memory_size = 0;    // guest-physical bytes: a table beyond is a violation, never read
     uint64_t ram_first_mfn = 0;  // the domain's RAM, all guest slots may map (besides shared_info)
     uint64_t ram_nr_pages = 0;
+    // Per vCPU, before its roots are walked: 0, or the one root to walk
+    // because the others await a drop the vCPU makes before it runs guest
+    // code again (an L4 release left to it while asleep; CpuInfo says so).
+    std::function<uint64_t(uint32_t vcpu)> only_root;
 };
 
 struct Violation {

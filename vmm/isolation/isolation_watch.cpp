@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <atomic>
 
+#include "guest-abi/layout.hpp"
+#include "monitor/arch/x86_64/asm_offsets.hpp"
+#include "pagetables/entry.hpp"
+
 namespace pvvmm::isolation {
 namespace {
 
@@ -28,11 +32,29 @@ bool same_finding(const Violation& a, const Violation& b) {
 
 std::string finding_key(const Violation& v) { return fmt::format("{} {} {:#x} {}", v.vcpu, v.root, v.va, v.reason); }
 
+// A vCPU the monitor left an L4 release to while it slept: only the root
+// it runs on (pv_cr3's) counts, the others are emptied before it runs
+// guest code (monitor/smp/remote.cpp).
+uint64_t root_while_cached_await_drop(const GuestMemory& mem, uint32_t vcpu) {
+    const uint64_t cpu_info = layout::percpu_gpa(vcpu) + PERCPU_CPUINFO_OFFSET;
+    const auto* flag = mem.object<uint64_t>(cpu_info + CPUINFO_CACHED_ROOTS_AWAIT_DROP);
+    const auto* pv_cr3 = mem.object<uint64_t>(cpu_info + CPUINFO_PV_CR3);
+    if (!flag || !pv_cr3 || std::atomic_ref<const uint64_t>(*flag).load(std::memory_order_acquire) == 0)
+        return 0;
+    return std::atomic_ref<const uint64_t>(*pv_cr3).load(std::memory_order_relaxed) & pt::kAddrMask;
+}
+
+Scope with_await_drop(const GuestMemory& mem, Scope scope) {
+    if (!scope.only_root)
+        scope.only_root = [&mem](uint32_t vcpu) { return root_while_cached_await_drop(mem, vcpu); };
+    return scope;
+}
+
 }  // namespace
 
 IsolationWatch::IsolationWatch(const GuestMemory& mem, const Scope& scope, std::chrono::milliseconds every,
                                RunControl& control)
-    : mem_(mem), scope_(scope), every_(every), control_(control), thread_([this] { loop(); }) {}
+    : mem_(mem), scope_(with_await_drop(mem, scope)), every_(every), control_(control), thread_([this] { loop(); }) {}
 
 IsolationWatch::~IsolationWatch() { stop(); }
 

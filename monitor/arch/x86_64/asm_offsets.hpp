@@ -40,6 +40,8 @@
 #define CPUINFO_EXIT_PATH (REGS_SIZE + 0x38)
 /* The XPTI engine's last CR3 write (read by the host after a triple fault). */
 #define CPUINFO_LAST_CR3_WRITTEN (REGS_SIZE + 0x40)
+/* An L4 release left to this sleeping vCPU: its cached roots await a drop. */
+#define CPUINFO_CACHED_ROOTS_AWAIT_DROP (REGS_SIZE + 0x48)
 #define CPUINFO_SIZE 0x100
 
 /* Per-CPU area offsets (mirror layout::percpu in guest-abi/layout.hpp). */

@@ -32,7 +32,10 @@ struct alignas(16) CpuInfo {
     uint8_t pad0[6];
     uint64_t exit_path;         // this CPU's way out to the guest (plain, flag or sign; entry.S enter_frame)
     uint64_t last_cr3_written;  // by the XPTI engine: the host reports it after a triple fault
-    uint8_t pad[CPUINFO_SIZE - REGS_SIZE - 0x48];
+    // Set by a vCPU that left an L4 release to this one asleep, cleared when
+    // it has emptied its cached roots on waking (before any guest code):
+    // the host's isolation walk then looks at the running root only.
+    uint64_t cached_roots_await_drop;  // the last field: CpuInfo is full (CPUINFO_SIZE)
 };
 
 #define PVVMM_CHECK_OFFSET(field, value) static_assert(offsetof(GuestRegs, field) == (value), #field)
@@ -68,6 +71,7 @@ static_assert(offsetof(CpuInfo, monitor_cr3) == CPUINFO_MONITOR_CR3);
 static_assert(offsetof(CpuInfo, use_pv_cr3) == CPUINFO_USE_PV_CR3);
 static_assert(offsetof(CpuInfo, exit_path) == CPUINFO_EXIT_PATH);
 static_assert(offsetof(CpuInfo, last_cr3_written) == CPUINFO_LAST_CR3_WRITTEN);
+static_assert(offsetof(CpuInfo, cached_roots_await_drop) == CPUINFO_CACHED_ROOTS_AWAIT_DROP);
 static_assert(PERCPU_VIRT_STRIDE == layout::kPercpuVirtStride);
 static_assert(sizeof(CpuInfo) == CPUINFO_SIZE);
 static_assert(PERCPU_STACK_TOP == layout::percpu::kStackOffset + layout::percpu::kStackSize);
