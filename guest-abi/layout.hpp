@@ -59,6 +59,9 @@ inline constexpr uint64_t kM2pGpa = 0x800000;
 inline constexpr uint64_t kM2pEnd = 0x1000000;  // 1 Mi frames max
 inline constexpr uint64_t kFrameTableGpa = 0x1000000;
 inline constexpr uint64_t kFrameTableEnd = 0x4000000;
+// What the host reads of a frame's entry (monitor/mm/frame_table.hpp's
+// FrameInfo, which checks these): its type and type reference count.
+inline constexpr uint64_t kFrameInfoSize = 32, kFrameInfoTypeOffset = 0, kFrameInfoTypeCountOffset = 4;
 inline constexpr uint64_t kDomainRamGpa = 0x4000000;
 inline constexpr uint64_t kDomainFirstMfn = kDomainRamGpa >> kPageShift;
 

@@ -26,8 +26,11 @@ fi
 trap '"$here/nested/pool" stop 2>/dev/null' EXIT
 mult=1
 [ "$PVVMM_BACKEND" = host ] || mult=2
-meson test -C "$BUILD" --print-errorlogs --num-processes 2 --timeout-multiplier "$mult" \
+# suite known-bug: tests of an open issue's known failure (tests/integration/meson.build says which and why)
+meson test -C "$BUILD" --print-errorlogs --num-processes 2 --timeout-multiplier "$mult" --no-suite known-bug \
 	>"$BUILD/test-output.txt" 2>&1
+known_bug=$(meson test -C "$BUILD" --list --suite known-bug 2>/dev/null | sed 's/.* \/ //' | tr '\n' ' ')
+[ -z "$known_bug" ] || echo "not run (suite known-bug, an open issue's known failure): $known_bug" 
 grep -E "^ *[0-9]+/[0-9]+ " "$BUILD/test-output.txt"
 echo "$line"
 python3 - "$BUILD/meson-logs/testlog.json" <<'PY'

@@ -40,6 +40,20 @@ struct FoundTables {
     void write(uint64_t, unsigned, uint64_t) const {}
 };
 
+// A guest L4 the vCPU may run on must hold the L4 type (4) while it does:
+// with none, the guest may have reused the frame as data.
+std::string frame_type(const GuestMemory& mem, uint64_t cr3) {
+    const uint64_t mfn = (cr3 & pt::kAddrMask) >> layout::kPageShift;
+    const uint64_t info = layout::kFrameTableGpa + mfn * layout::kFrameInfoSize;
+    if (info >= layout::kFrameTableEnd)
+        return "";
+    const auto* type = mem.object<uint8_t>(info + layout::kFrameInfoTypeOffset);
+    const auto* count = mem.object<uint32_t>(info + layout::kFrameInfoTypeCountOffset);
+    if (!type || !count)
+        return "";
+    return fmt::format(" (frame type {}, {} type references)", *type, *count);
+}
+
 // What delivering an exception needs mapped in the CR3 it happens on: a
 // triple fault with every IST stack unused means one of these was not.
 std::string unmapped_in(const GuestMemory& mem, uint32_t cpu, const char* name, uint64_t cr3) {
@@ -91,7 +105,8 @@ std::string describe_monitor_remains(const GuestMemory& mem, uint32_t cpu) {
     s += ist_frame(area, "#DF", layout::percpu::kIstDfOffset);
     s += ist_frame(area, "NMI", layout::percpu::kIstNmiOffset);
     s += unmapped_in(mem, cpu, "pv_cr3", r.word(CPUINFO_PV_CR3));
-    s += unmapped_in(mem, cpu, "monitor_cr3", r.word(CPUINFO_MONITOR_CR3));
+    s += unmapped_in(mem, cpu, "monitor_cr3", r.word(CPUINFO_MONITOR_CR3)) +
+         frame_type(mem, r.word(CPUINFO_MONITOR_CR3));
     return s;
 }
 

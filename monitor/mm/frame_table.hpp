@@ -4,6 +4,7 @@
 // as a page table is never mapped writable; a type changes only at count 0.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "guest-abi/layout.hpp"
@@ -24,7 +25,9 @@ struct FrameInfo {
     uint32_t l4_summary;      // L4 frames: 1 + index of its slots-in-use mask (xpti/l4_summary), 0 none
     uint32_t reserved2[2];
 };
-static_assert(sizeof(FrameInfo) == 32);
+static_assert(sizeof(FrameInfo) == layout::kFrameInfoSize &&
+              offsetof(FrameInfo, type) == layout::kFrameInfoTypeOffset &&
+              offsetof(FrameInfo, type_count) == layout::kFrameInfoTypeCountOffset);
 static_assert((layout::kFrameTableEnd - layout::kFrameTableGpa) / sizeof(FrameInfo) >=
                   (layout::kM2pEnd - layout::kM2pGpa) / 8,
               "frame table covers every M2P frame");
