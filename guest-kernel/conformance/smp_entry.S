@@ -56,18 +56,8 @@ smp_second_entry:
         ud2                             /* smp_second_main does not return */
         .size   smp_second_entry, . - smp_second_entry
 
-/* Xen's bounce frame: RCX, R11, [ERROR CODE], RIP, CS, RFLAGS, RSP, SS. */
         .macro  smp_trap name, vector, has_error_code
-        .type   \name, @function
-\name:
-        popq    %rcx
-        popq    %r11
-        .if \has_error_code == 0
-        pushq   $0
-        .endif
-        pushq   $\vector
-        jmp     smp_trap_common
-        .size   \name, . - \name
+        bounce_stub \name, \vector, \has_error_code, smp_trap_common
         .endm
 
         smp_trap smp_trap_de,  0,  0

@@ -53,17 +53,7 @@ return_from_syscall:
         .size   syscall_entry, . - syscall_entry
 
         .macro  trap_stub name, vector, has_error_code
-        .globl  \name
-        .type   \name, @function
-\name:
-        popq    %rcx
-        popq    %r11
-        .if \has_error_code == 0
-        pushq   $0
-        .endif
-        pushq   $\vector
-        jmp     trap_common
-        .size   \name, . - \name
+        bounce_stub \name, \vector, \has_error_code, trap_common
         .endm
 
         trap_stub kernel_trap_de,  0,  0

@@ -29,17 +29,7 @@
         .code64
 
         .macro  trap_entry name, vector, has_error_code
-        .globl  \name
-        .type   \name, @function
-\name:
-        popq    %rcx
-        popq    %r11
-        .if \has_error_code == 0
-        pushq   $0
-        .endif
-        pushq   $\vector
-        jmp     trap_common
-        .size   \name, . - \name
+        bounce_stub \name, \vector, \has_error_code, trap_common
         .endm
 
         trap_entry trap_entry_de,  0,  0

@@ -10,6 +10,23 @@
 
 #include <xen/xen.h>
 
+/* A trap stub for Xen's bounce frame (RCX, R11, [ERROR CODE], RIP, CS,
+ * RFLAGS, RSP, SS): rcx and r11 off, a 0 error code where the CPU pushes
+ * none, the vector, then on to `common`. */
+.macro bounce_stub name, vector, has_error_code, common
+        .globl  \name
+        .type   \name, @function
+\name:
+        popq    %rcx
+        popq    %r11
+        .if \has_error_code == 0
+        pushq   $0
+        .endif
+        pushq   $\vector
+        jmp     \common
+        .size   \name, . - \name
+.endm
+
 /* struct traps::Frame's registers, after the (vector, error code) pair. */
 .macro save_registers
         pushq   %rax
