@@ -20,6 +20,7 @@
 #include "vmm/kvm/vm.hpp"
 #include "vmm/memory.hpp"
 #include "vmm/monitor_image.hpp"
+#include "vmm/postmortem.hpp"
 #include "vmm/store_backend.hpp"
 #include "vmm/vcpu_thread.hpp"
 
@@ -265,9 +266,13 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
         t->start();
     console.start();
     auto watch = start_isolation_watch(options, *monitor, *domain, mem, control);
-    if (!control.wait(options.timeout))
+    if (!control.wait(options.timeout)) {
         control.finish(Outcome::Timeout, fmt::format("guest still running after the --timeout of {} s",
                                                      options.timeout.count() / 1000.0));
+        // Where a hung guest was: what a timeout in CI leaves to go on.
+        spdlog::warn("at the timeout, each vCPU's last guest entry (a snapshot):\n{}",
+                     describe_other_vcpus(mem, layout::kMaxVcpus));
+    }
     const auto stuck = stop_vcpus(*live);
 
     RunResult result;

@@ -12,7 +12,8 @@
 namespace pvvmm {
 
 [[nodiscard]] std::string describe_monitor_remains(const GuestMemory& mem, uint32_t cpu);
-// The other vCPUs' last guest entries (they may still run: a snapshot), one line each.
+// The other vCPUs' last guest entries (they may still run: a snapshot), one line each;
+// cpu = layout::kMaxVcpus lists every vCPU that entered the guest.
 [[nodiscard]] std::string describe_other_vcpus(const GuestMemory& mem, uint32_t cpu);
 
 }  // namespace pvvmm

@@ -160,7 +160,9 @@ Outcome test_timers() {
     const unsigned periodic = ticks_while_running(counter, 80 * kMs);
     evs::vcpu_op(VCPUOP_stop_periodic_timer, 0, nullptr);
     print("conformance:   4 ms periodic timer: %u ticks in 80 ms\n", periodic);
-    REQUIRE(periodic >= 6 && periodic <= 22, "a 4 ms periodic timer ticked %u times in 80 ms", periodic);
+    // Missed periods collapse into one tick (as in Xen), so a vCPU thread the
+    // host delays gets fewer: the lower bound only says the timer repeats.
+    REQUIRE(periodic >= 3 && periodic <= 22, "a 4 ms periodic timer ticked %u times in 80 ms", periodic);
     rc = evs::set_periodic(n, 10 * kMs);
     REQUIRE(rc == -XEN_ENOENT, "set_periodic_timer on vCPU %u returned %ld, expected -ENOENT", n, rc);
     return passed();
