@@ -4,7 +4,7 @@
 // test_pv_mmu.cpp). Freestanding: no exceptions, no allocation. Errors are
 // negative Xen errnos.
 //
-// The environment E provides:
+// The environment E provides, for Mmu:
 //   frame(mfn) -> F&    F has type (None=0, L1..L4 = 1..4), pinned,
 //                       type_count, writable_count, map_count, audit_count
 //   read(mfn, i), write(mfn, i, v)   entry i of the table in frame mfn
@@ -13,6 +13,11 @@
 //   l4_validated(mfn, SlotMask), l4_entry_written(mfn, i, e), l4_released(mfn),
 //   table_entry_changed(), flush_stale_writable(),
 //   refused(level, mfn, i, entry, rc)  a logging hook
+// and for audit: frame, read, shared_info_mfn, is_monitor_l4_slot,
+// monitor_l4_entry and
+//   extra_references(fn)  calls fn(mfn, from) for each type reference held
+//                         outside tables and pins (base pointers, ...);
+//                         from is static text naming the holder
 #pragma once
 
 #include <stdint.h>
@@ -192,39 +197,80 @@ private:
     bool writable_mapping_dropped_ = false;
 };
 
-// The audit's verdict: the first inconsistency, if any.
+// What the audit found wrong, so a caller can word its report.
+enum class AuditProblem : uint8_t {
+    None,
+    Count,             // a frame's count differs from the recount (what names it)
+    TypeUnreferenced,  // a frame keeps a type with no type references
+    OutsideDomain,     // a reference (from) names a frame outside the domain
+    MonitorSlot,       // an L4's monitor slot differs from the monitor's entry
+    WrongType,         // a table entry points at a frame of the wrong type
+    L1NotUser,         // an L1 entry lacks _PAGE_USER
+    TableWritable,     // an L1 entry maps a typed frame writable
+};
+
+// The audit's verdict: the first inconsistency, if any, and how much it checked.
 struct AuditResult {
     bool consistent = true;
+    AuditProblem problem = AuditProblem::None;
     const char* what = nullptr;  // static text naming the check that failed
-    uint64_t mfn = 0;
+    const char* from = nullptr;  // OutsideDomain: what held the reference
+    uint64_t mfn = 0;            // the frame whose count, or the table whose entry, is wrong
+    unsigned index = 0;          // that table's entry
+    int level = 0;               // that table's level
+    uint64_t entry = 0;          // that entry's value
+    uint64_t target = 0;         // the frame that entry (or reference) names
+    // Count: the frame table's count and the recount. TypeUnreferenced:
+    // recorded is mfn's type; WrongType, TableWritable: target's type.
+    // MonitorSlot: counted is the monitor's entry.
     uint64_t recorded = 0, counted = 0;
+    uint64_t frames_checked = 0;  // frame-table entries compared (one per frame per count)
+    uint64_t tables_checked = 0;  // page tables scanned (L1s once per mapping pass)
 };
 
 // Recounts type references (table links, pins, and the references the
-// environment reports through extra_references(callback)), writable and all
-// L1 mappings over the domain's frames [first, end), and compares them with
-// the frame table.
+// environment reports through extra_references(callback(mfn, from))),
+// writable and all L1 mappings over the domain's frames [first, end), and
+// compares them with the frame table.
 template <typename E>
 [[nodiscard]] AuditResult audit(E& env, uint64_t first, uint64_t end) {
     using F = std::remove_reference_t<decltype(env.frame(0))>;
     AuditResult r;
-    auto fail = [&](const char* what, uint64_t mfn, uint64_t rec, uint64_t cnt) {
-        if (r.consistent)
-            r = AuditResult{false, what, mfn, rec, cnt};
+    // Records the first problem only; later ones may be its consequences.
+    auto fail = [&](AuditProblem problem, const char* what, uint64_t mfn) -> AuditResult* {
+        if (!r.consistent)
+            return nullptr;
+        r.consistent = false;
+        r.problem = problem;
+        r.what = what;
+        r.mfn = mfn;
+        return &r;
+    };
+    auto fail_entry = [&](AuditProblem problem, const char* what, uint64_t mfn, int level, unsigned i, uint64_t e) {
+        if (AuditResult* p = fail(problem, what, mfn)) {
+            p->level = level;
+            p->index = i;
+            p->entry = e;
+            p->target = entry_addr(e) >> 12;
+        }
         return false;
     };
     auto clear = [&] {
         for (uint64_t m = first; m < end; ++m)
             env.frame(m).audit_count = 0;
     };
-    auto ref = [&](uint64_t m) {
+    auto ref = [&](uint64_t m, const char* from) {
         if (m >= first && m < end) {
             env.frame(m).audit_count++;
             return true;
         }
         if (m == env.shared_info_mfn())
-            return true;
-        return fail("reference outside the domain", m, 0, 0);
+            return true;  // mapped read-only only; get_entry_ref checks that
+        if (AuditResult* p = fail(AuditProblem::OutsideDomain, "reference outside the domain", m)) {
+            p->from = from;
+            p->target = m;
+        }
+        return false;
     };
     auto is_table = [](const auto& f) {
         const int t = static_cast<int>(f.type);
@@ -233,10 +279,19 @@ template <typename E>
     auto compare = [&](auto field, const char* what) {
         for (uint64_t m = first; m < end; ++m) {
             const auto& f = env.frame(m);
-            if (f.*field != f.audit_count)
-                return fail(what, m, f.*field, f.audit_count);
-            if (f.type_count == 0 && static_cast<int>(f.type) != 0)
-                return fail("type with no references", m, static_cast<uint64_t>(f.type), 0);
+            r.frames_checked++;
+            if (f.*field != f.audit_count) {
+                if (AuditResult* p = fail(AuditProblem::Count, what, m)) {
+                    p->recorded = f.*field;
+                    p->counted = f.audit_count;
+                }
+                return false;
+            }
+            if (f.type_count == 0 && static_cast<int>(f.type) != 0) {
+                if (AuditResult* p = fail(AuditProblem::TypeUnreferenced, "type with no references", m))
+                    p->recorded = static_cast<uint64_t>(f.type);
+                return false;
+            }
         }
         return true;
     };
@@ -244,30 +299,39 @@ template <typename E>
     clear();
     for (uint64_t m = first; m < end; ++m) {
         const auto& f = env.frame(m);
-        if (f.pinned && !ref(m))
+        if (f.pinned && !ref(m, "a pin"))
             return r;
         if (!is_table(f) || static_cast<int>(f.type) == 1)
             continue;
+        r.tables_checked++;
         const int level = static_cast<int>(f.type);
         for (unsigned i = 0; i < kEntries; ++i) {
             const uint64_t e = env.read(m, i);
             if (level == 4 && env.is_monitor_l4_slot(i)) {
+                // The CPU sets accessed/dirty bits as it walks: not a difference.
                 constexpr uint64_t kHardwareBits = kAccessed | kDirty;
-                if ((e & ~kHardwareBits) != (env.monitor_l4_entry(i) & ~kHardwareBits))
-                    return fail("L4 lacks the monitor's slot", m, e, i), r;
+                const uint64_t want = env.monitor_l4_entry(i);
+                if ((e & ~kHardwareBits) != (want & ~kHardwareBits)) {
+                    fail_entry(AuditProblem::MonitorSlot, "L4 lacks the monitor's slot", m, level, i, e);
+                    r.counted = want;
+                    return r;
+                }
                 continue;
             }
             if (!is_present(e))
                 continue;
             const uint64_t target = entry_addr(e) >> 12;
-            if (!ref(target))
+            if (!ref(target, "a page-table entry"))
                 return r;
-            if (static_cast<int>(env.frame(target).type) != level - 1)
-                return fail("entry points at a frame of the wrong type", m, i, target), r;
+            if (const int type = static_cast<int>(env.frame(target).type); type != level - 1) {
+                fail_entry(AuditProblem::WrongType, "entry points at a frame of the wrong type", m, level, i, e);
+                r.recorded = static_cast<uint64_t>(type);
+                return r;
+            }
         }
     }
     bool ok = true;
-    env.extra_references([&](uint64_t m) { ok = ok && ref(m); });
+    env.extra_references([&](uint64_t m, const char* from) { ok = ok && ref(m, from); });
     if (!ok || !compare(&F::type_count, "type references"))
         return r;
     // Writable mappings, then all mappings.
@@ -278,20 +342,24 @@ template <typename E>
             const auto& f = env.frame(m);
             if (!is_table(f) || static_cast<int>(f.type) != 1)
                 continue;
+            r.tables_checked++;
             for (unsigned i = 0; i < kEntries; ++i) {
                 const uint64_t e = env.read(m, i);
                 if (!is_present(e))
                     continue;
                 if (!(e & kUser))
-                    return fail("L1 entry lacks _PAGE_USER", m, i, e), r;
+                    return fail_entry(AuditProblem::L1NotUser, "L1 entry lacks _PAGE_USER", m, 1, i, e), r;
                 if (writable_only && !(e & kWritable))
                     continue;
                 const uint64_t target = entry_addr(e) >> 12;
-                if (!ref(target))
+                if (!ref(target, "a mapping"))
                     return r;
                 if ((e & kWritable) && target >= first && target < end && env.frame(target).type_count > 0 &&
-                    static_cast<int>(env.frame(target).type) != 0)
-                    return fail("page table mapped writable", m, i, target), r;
+                    static_cast<int>(env.frame(target).type) != 0) {
+                    fail_entry(AuditProblem::TableWritable, "page table mapped writable", m, 1, i, e);
+                    r.recorded = static_cast<uint64_t>(env.frame(target).type);
+                    return r;
+                }
             }
         }
         if (!compare(writable_only ? &F::writable_count : &F::map_count,

@@ -4,6 +4,7 @@
 
 #include "monitor/log.hpp"
 #include "monitor/mm/flush.hpp"
+#include "monitor/mm/pv_mmu_env.hpp"
 #include "monitor/xpti/xpti.hpp"
 #include "pagetables/entry.hpp"
 #include "pagetables/pv_mmu.hpp"
@@ -13,25 +14,8 @@ namespace monitor::mm {
 namespace {
 
 // The monitor's environment for the PV MMU core (pagetables/pv_mmu.hpp):
-// tables through the direct map, the real frame table, XPTI's hooks.
-struct MonitorEnv {
-    static FrameInfo& frame(uint64_t mfn) { return mm::frame(mfn); }
-    static uint64_t read(uint64_t mfn, unsigned i) { return frame_ptr<uint64_t>(mfn)[i]; }
-    static void write(uint64_t mfn, unsigned i, uint64_t v) {
-        __atomic_store_n(&frame_ptr<uint64_t>(mfn)[i], v, __ATOMIC_RELAXED);
-    }
-    static bool is_domain_mfn(uint64_t mfn) { return monitor::is_domain_mfn(mfn); }
-    static bool guest_may_map(uint64_t mfn) { return mm::guest_may_map(mfn); }
-    static uint64_t shared_info_mfn() { return domain().boot.domain.shared_info_mfn; }
-    static bool is_monitor_l4_slot(unsigned i) {
-        return i >= layout::kMonitorSlotFirst && i <= layout::kMonitorSlotLast;
-    }
-    // The monitor's own slots (M2P, per-CPU areas, image, direct map).
-    static uint64_t monitor_l4_entry(unsigned i) {
-        return i == layout::kProbeSlot
-                   ? 0
-                   : reinterpret_cast<const uint64_t*>(layout::direct_map(domain().boot.monitor_l4_gpa))[i];
-    }
+// the domain's tables and frame table, plus XPTI's hooks.
+struct MonitorEnv : DomainTablesEnv {
     static void l4_validated(uint64_t mfn, const pt::xpti::SlotMask& in_use) { xpti::l4_validated(mfn, in_use); }
     static void l4_entry_written(uint64_t mfn, unsigned i, uint64_t e) { xpti::l4_entry_written(mfn, i, e); }
     static void l4_released(uint64_t mfn) { xpti::l4_released(mfn); }

@@ -54,7 +54,7 @@ struct Env {
     template <typename Fn>
     void extra_references(Fn&& fn) const {
         for (uint64_t m : base_refs)
-            fn(m);
+            fn(m, "a base pointer");
     }
 };
 
@@ -330,5 +330,27 @@ TEST_CASE("pv-mmu: the audit catches a corrupted count or a skipped put", "[pv-m
     env.base_refs.clear();
     const pm::AuditResult r = audit(env);
     CHECK_FALSE(r.consistent);
+    CHECK(r.problem == pm::AuditProblem::Count);
     CHECK(std::string(r.what) == "type references");
+    CHECK(r.mfn == kFirst);
+    CHECK(r.recorded == 1);
+    CHECK(r.counted == 0);
+}
+
+TEST_CASE("pv-mmu: the audit reports what it checked and who holds a stray reference", "[pv-mmu]") {
+    Env env(4);
+    pm::Mmu<Env> mmu(env);
+    REQUIRE(mmu.get_page_type(kFirst, 4) == 0);
+    env.base_refs.push_back(kFirst);
+    const pm::AuditResult ok = audit(env);
+    REQUIRE(ok.consistent);
+    CHECK(ok.frames_checked == 3 * 4);  // three counts compared over four frames
+    CHECK(ok.tables_checked == 1);      // the L4
+    // A reference to a frame the domain does not own.
+    env.base_refs.push_back(kFirst - 1);
+    const pm::AuditResult r = audit(env);
+    CHECK_FALSE(r.consistent);
+    CHECK(r.problem == pm::AuditProblem::OutsideDomain);
+    CHECK(std::string(r.from) == "a base pointer");
+    CHECK(r.target == kFirst - 1);
 }
