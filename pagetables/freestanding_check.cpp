@@ -2,6 +2,7 @@
 // headers that needs a hosted runtime (exceptions, RTTI, libc, SSE) fails
 // the build here rather than in the monitor.
 #include "pagetables/pagetables.hpp"
+#include "pagetables/pv_mmu.hpp"
 
 namespace pt_freestanding_check {
 
@@ -58,5 +59,46 @@ uint64_t check_count_leaves(uint64_t root) {
 
 const char* check_status_name(pt::Status s);
 const char* check_status_name(pt::Status s) { return pt::status_name(s); }
+
+// The PV MMU core and its audit over a frame table, tables reached through
+// the identity mapping (the monitor instantiates them the same way).
+struct PvFrame {
+    uint8_t type, pinned;
+    uint32_t type_count, writable_count, map_count, audit_count;
+};
+
+struct PvEnv {
+    PvFrame* frames;
+    PvFrame& frame(uint64_t mfn) { return frames[mfn]; }
+    uint64_t read(uint64_t mfn, unsigned i) { return reinterpret_cast<volatile uint64_t*>(mfn << 12)[i]; }
+    void write(uint64_t mfn, unsigned i, uint64_t v) { reinterpret_cast<volatile uint64_t*>(mfn << 12)[i] = v; }
+    bool is_domain_mfn(uint64_t mfn) const { return mfn < 1024; }
+    bool guest_may_map(uint64_t mfn) const { return mfn < 1024; }
+    uint64_t shared_info_mfn() const { return 2048; }
+    bool is_monitor_l4_slot(unsigned i) const { return i >= 256 && i < 272; }
+    uint64_t monitor_l4_entry(unsigned) const { return 0; }
+    void l4_validated(uint64_t, const pt::xpti::SlotMask&) {}
+    void l4_entry_written(uint64_t, unsigned, uint64_t) {}
+    void l4_released(uint64_t) {}
+    void table_entry_changed() {}
+    void flush_stale_writable() {}
+    void refused(int, uint64_t, unsigned, uint64_t, int) {}
+    template <typename Fn>
+    void extra_references(Fn&& fn) const {
+        fn(uint64_t{1}, "a base pointer");
+    }
+};
+
+int check_pv_mmu(PvFrame* frames, uint64_t mfn, unsigned index, uint64_t entry);
+int check_pv_mmu(PvFrame* frames, uint64_t mfn, unsigned index, uint64_t entry) {
+    PvEnv env{frames};
+    pt::pvmmu::Mmu<PvEnv> mmu(env);
+    if (int rc = mmu.get_page_type(mfn, 4); rc < 0)
+        return rc;
+    if (int rc = mmu.update_entry(mfn, index, entry, true); rc < 0)
+        return rc;
+    mmu.put_page_type(mfn);
+    return pt::pvmmu::audit(env, 0, 1024).consistent ? 0 : -pt::pvmmu::kEINVAL;
+}
 
 }  // namespace pt_freestanding_check
