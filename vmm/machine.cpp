@@ -267,11 +267,15 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
     console.start();
     auto watch = start_isolation_watch(options, *monitor, *domain, mem, control);
     if (!control.wait(options.timeout)) {
+        // Where a hung guest is, taken before the stop request ends the threads:
+        // what a timeout in CI leaves to go on.
+        std::string vcpus_now;
+        for (const auto& t : threads)
+            vcpus_now += fmt::format("\nvCPU {}: {}; {}", t->id(), t->host_state(), describe_last_entry(mem, t->id()));
         control.finish(Outcome::Timeout, fmt::format("guest still running after the --timeout of {} s",
                                                      options.timeout.count() / 1000.0));
-        // Where a hung guest was: what a timeout in CI leaves to go on.
-        spdlog::warn("at the timeout, each vCPU's last guest entry (a snapshot):\n{}",
-                     describe_other_vcpus(mem, layout::kMaxVcpus));
+        if (control.outcome() == Outcome::Timeout)
+            spdlog::warn("at the timeout (a snapshot):{}", vcpus_now);
     }
     const auto stuck = stop_vcpus(*live);
 

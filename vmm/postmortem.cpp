@@ -82,10 +82,14 @@ std::string unmapped_in(const GuestMemory& mem, uint32_t cpu, const char* name, 
                            : fmt::format("; {} lacks{}", name, missing);
 }
 
+// The CPU writes the guest's CS into the frame on every entry (monitor_cr3
+// stays 0 with XPTI off): zero means the vCPU never entered the monitor.
+bool entered(const PerCpuReader& r) { return r.word(REGS_CS) != 0; }
+
 // The guest frame of the last entry (a hypercall's number and first
 // arguments in rax, rdi, rsi, rdx) and the CR3 state beside it.
 std::string last_entry(const PerCpuReader& r) {
-    if (r.word(CPUINFO_MONITOR_CR3) == 0)
+    if (!entered(r))
         return "no guest entry yet";
     return fmt::format(
         "last guest entry: vector {:#x} error {:#x} rip={:#x} cs={:#x} rsp={:#x} rax={:#x} rdi={:#x} rsi={:#x} "
@@ -110,11 +114,15 @@ std::string describe_monitor_remains(const GuestMemory& mem, uint32_t cpu) {
     return s;
 }
 
+std::string describe_last_entry(const GuestMemory& mem, uint32_t cpu) {
+    return last_entry(PerCpuReader{mem, layout::percpu_gpa(cpu) + PERCPU_CPUINFO_OFFSET});
+}
+
 std::string describe_other_vcpus(const GuestMemory& mem, uint32_t cpu) {
     std::string s;
     for (uint32_t other = 0; other < layout::kMaxVcpus; ++other) {
         const PerCpuReader r{mem, layout::percpu_gpa(other) + PERCPU_CPUINFO_OFFSET};
-        if (other != cpu && r.word(CPUINFO_MONITOR_CR3) != 0)  // 0: never entered the guest
+        if (other != cpu && entered(r))
             s += fmt::format("{}vCPU {}: {}", s.empty() ? "" : "\n", other, last_entry(r));
     }
     return s;

@@ -12,8 +12,9 @@
 namespace pvvmm {
 
 [[nodiscard]] std::string describe_monitor_remains(const GuestMemory& mem, uint32_t cpu);
-// The other vCPUs' last guest entries (they may still run: a snapshot), one line each;
-// cpu = layout::kMaxVcpus lists every vCPU that entered the guest.
+// One vCPU's last guest entry ("no guest entry yet" if it never entered).
+[[nodiscard]] std::string describe_last_entry(const GuestMemory& mem, uint32_t cpu);
+// The other vCPUs' last guest entries (they may still run: a snapshot), one line each.
 [[nodiscard]] std::string describe_other_vcpus(const GuestMemory& mem, uint32_t cpu);
 
 }  // namespace pvvmm

@@ -3,10 +3,12 @@
 #include <sched.h>
 #include <spdlog/spdlog.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <xen/sched.h>
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 
 #include "guest-abi/layout.hpp"
 #include "vmm/postmortem.hpp"
@@ -47,11 +49,30 @@ void VcpuThread::start() {
     pthread_create(
         &thread_, nullptr,
         [](void* self) -> void* {
-            static_cast<VcpuThread*>(self)->loop();
+            auto* t = static_cast<VcpuThread*>(self);
+            t->tid_.store(gettid(), std::memory_order_release);
+            t->loop();
             return nullptr;
         },
         this);
     started_ = true;
+}
+
+std::string VcpuThread::host_state() const {
+    const pid_t tid = tid_.load(std::memory_order_acquire);
+    if (tid == 0)
+        return "not started";
+    const std::string dir = fmt::format("/proc/self/task/{}/", tid);
+    std::string stat, wchan;
+    if (std::ifstream f(dir + "stat"); f)
+        std::getline(f, stat);
+    if (std::ifstream f(dir + "wchan"); f)
+        std::getline(f, wchan);
+    // stat is "tid (comm) S ...": the state follows the last ')'.
+    const auto paren = stat.rfind(')');
+    const std::string state = paren != std::string::npos && paren + 2 < stat.size() ? stat.substr(paren + 2, 1) : "?";
+    return wchan.empty() || wchan == "0" ? fmt::format("host thread {}", state)
+                                         : fmt::format("host thread {} in {}", state, wchan);
 }
 
 void VcpuThread::kick() {

@@ -56,6 +56,9 @@ public:
     [[nodiscard]] abi::HostChannel& channel() const { return *channel_; }
     [[nodiscard]] uint64_t single_steps() const { return single_steps_; }
     [[nodiscard]] const std::unordered_map<uint64_t, uint64_t>& steps_by_address() const { return steps_by_address_; }
+    // Where the host thread is now, from /proc (state and kernel wait channel:
+    // e.g. "S kvm_vcpu_block" halted in KVM, "R" running): for a hung guest.
+    [[nodiscard]] std::string host_state() const;
 
 private:
     void loop();
@@ -70,6 +73,7 @@ private:
     StoreBackend& store_;
     abi::HostChannel* channel_;
     pthread_t thread_{};
+    std::atomic<pid_t> tid_{0};
     bool started_ = false;
     uint64_t single_steps_ = 0;
     bool profile_steps_ = false;
