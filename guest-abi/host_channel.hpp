@@ -70,6 +70,11 @@ struct HostChannel {
     uint32_t posted;
     uint32_t in_prod, in_cons;
     char console_in[kConsoleInSize];
+    // the monitor's timer, for the host's report on a hung guest: the TSC
+    // deadline last written to the LAPIC (0: disarmed) and, while the vCPU
+    // halts waiting for an interrupt, the TSC it halted at (else 0)
+    uint64_t timer_deadline_tsc;
+    uint64_t halted_at_tsc;
     Counters counters;
 };
 

@@ -59,7 +59,9 @@ void wait_for_interrupt() {
     v.counters->idle_halts++;
     timer::arm_idle_watchdog(v);
     __atomic_store_n(&v.smp.idle, true, __ATOMIC_SEQ_CST);
+    v.channel->halted_at_tsc = cpu::rdtsc();
     asm volatile("sti; hlt; cli" ::: "memory");
+    v.channel->halted_at_tsc = 0;
     __atomic_store_n(&v.smp.idle, false, __ATOMIC_SEQ_CST);  // before any pending work is looked at
 }
 

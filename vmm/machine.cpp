@@ -271,7 +271,8 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
         // what a timeout in CI leaves to go on.
         std::string vcpus_now;
         for (const auto& t : threads)
-            vcpus_now += fmt::format("\nvCPU {}: {}; {}", t->id(), t->host_state(), describe_last_entry(mem, t->id()));
+            vcpus_now += fmt::format("\nvCPU {}: {}; {}; {}", t->id(), t->host_state(), t->timer_state(),
+                                     describe_last_entry(mem, t->id()));
         control.finish(Outcome::Timeout, fmt::format("guest still running after the --timeout of {} s",
                                                      options.timeout.count() / 1000.0));
         if (control.outcome() == Outcome::Timeout)

@@ -75,6 +75,19 @@ std::string VcpuThread::host_state() const {
                                          : fmt::format("host thread {} in {}", state, wchan);
 }
 
+std::string VcpuThread::timer_state() const {
+    const uint64_t halted = __atomic_load_n(&channel_->halted_at_tsc, __ATOMIC_ACQUIRE);
+    const uint64_t deadline = __atomic_load_n(&channel_->timer_deadline_tsc, __ATOMIC_ACQUIRE);
+    if (halted == 0)
+        return fmt::format("monitor not halted, LAPIC deadline TSC {:#x}", deadline);
+    // The guest's TSC runs at the host's rate here but with an offset: only
+    // differences of guest TSC values mean something.
+    const std::string when = deadline == 0        ? "none (disarmed)"
+                             : deadline >= halted ? fmt::format("{} cycles after the halt", deadline - halted)
+                                                  : fmt::format("{} cycles before the halt", halted - deadline);
+    return fmt::format("monitor halted at TSC {:#x}, LAPIC deadline {}", halted, when);
+}
+
 void VcpuThread::kick() {
     vcpu_.run_page()->immediate_exit = 1;
     if (started_)

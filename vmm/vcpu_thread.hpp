@@ -59,6 +59,9 @@ public:
     // Where the host thread is now, from /proc (state and kernel wait channel:
     // e.g. "S kvm_vcpu_block" halted in KVM, "R" running): for a hung guest.
     [[nodiscard]] std::string host_state() const;
+    // The monitor's timer as its channel shows it: how long the vCPU has been
+    // halted (if it is) and where its LAPIC deadline lies from the halt.
+    [[nodiscard]] std::string timer_state() const;
 
 private:
     void loop();

@@ -19,6 +19,12 @@ bool periodic_runs(const Vcpu& v) {
     return v.time.periodic_ns && !v.time.blocked && v.events.virq_port[VIRQ_TIMER] != 0;
 }
 
+// Recorded in the host channel too: the host's report on a hung guest shows it.
+void program_lapic(Vcpu& v, uint64_t tsc) {
+    v.channel->timer_deadline_tsc = tsc;
+    lapic::arm_deadline(tsc);
+}
+
 // The LAPIC timer follows the earliest deadline (one in the past fires at once).
 void rearm(Vcpu& v) {
     if (&v != &current()) {  // VCPUOP_set_periodic_timer on another vCPU: only it may program its LAPIC
@@ -31,7 +37,7 @@ void rearm(Vcpu& v) {
     if (next == t.armed_ns)
         return;
     t.armed_ns = next;
-    lapic::arm_deadline(next ? time::tsc_at(next) : 0);
+    program_lapic(v, next ? time::tsc_at(next) : 0);
 }
 
 void fire(Vcpu& v) {
@@ -93,7 +99,7 @@ void arm_idle_watchdog(Vcpu& v) {
     if (t.armed_ns != 0 && t.armed_ns <= watchdog)
         return;                             // a deadline comes first anyway
     t.armed_ns = t.watchdog_ns = watchdog;  // the next rearm puts the real deadline back
-    lapic::arm_deadline(time::tsc_at(watchdog));
+    program_lapic(v, time::tsc_at(watchdog));
 }
 
 bool idle_watchdog_fired(Vcpu& v) { return v.time.watchdog_fired; }
