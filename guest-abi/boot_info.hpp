@@ -57,6 +57,10 @@ enum class TestHook : uint8_t {
     // is posted. (A lost VCPUOP_down kick to a running vCPU would leave it
     // running until its next interrupt: not covered.)
     DropIpis = 10,
+    // One LAPIC timer deadline in 8 is recorded as armed but the timer is
+    // disarmed instead, as a timer interrupt lost on a nested host: the
+    // host's halt watch and the monitor's overdue re-arm must wake the vCPU.
+    DropTimerInterrupts = 11,
 };
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).

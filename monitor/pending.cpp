@@ -39,8 +39,10 @@ void do_background_work(Vcpu& v) {
             return;
         if (work & kPendingRemote)  // first: flushes deferred while asleep precede any guest-memory access
             remote::serve(v);
-        if (work & kPendingHost)
+        if (work & kPendingHost) {
             take_host_posts(v);
+            timer::rearm_if_overdue(v);
+        }
         if (work & kPendingTimer)
             timer::expire(v);
     }

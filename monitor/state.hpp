@@ -46,13 +46,14 @@ struct VcpuTime {
     uint64_t singleshot_ns = 0;  // set_timer_op / VCPUOP_set_singleshot_timer; 0: off
     uint64_t periodic_ns = 0;    // VCPUOP_set_periodic_timer's period; 0: off
     uint64_t periodic_next_ns = 0;
-    uint64_t poll_deadline_ns = 0;  // SCHEDOP_poll's timeout; 0: none
-    uint64_t armed_ns = 0;          // what the LAPIC timer is set to; 0: disarmed
-    uint64_t published_ns = 0;      // when vcpu_time_info was last written
-    uint64_t published_tsc = 0;     // its tsc_timestamp (a private copy: the guest can write the page)
-    bool blocked = false;           // in SCHEDOP_block/poll: the periodic timer pauses
-    uint64_t watchdog_ns = 0;       // the idle watchdog's deadline while it is what the LAPIC timer holds
-    bool watchdog_fired = false;    // it ended the last idle halt
+    uint64_t poll_deadline_ns = 0;        // SCHEDOP_poll's timeout; 0: none
+    uint64_t armed_ns = 0;                // what the LAPIC timer is set to; 0: disarmed
+    uint64_t published_ns = 0;            // when vcpu_time_info was last written
+    uint64_t published_tsc = 0;           // its tsc_timestamp (a private copy: the guest can write the page)
+    bool blocked = false;                 // in SCHEDOP_block/poll: the periodic timer pauses
+    uint64_t watchdog_ns = 0;             // the idle watchdog's deadline while it is what the LAPIC timer holds
+    bool watchdog_fired = false;          // it ended the last idle halt
+    uint32_t programs_for_drop_hook = 0;  // TestHook::DropTimerInterrupts: which deadline it drops
     vcpu_runstate_info_t runstate{};
     uint64_t runstate_va = 0;  // VCPUOP_register_runstate_memory_area; 0: none
 };

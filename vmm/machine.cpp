@@ -21,6 +21,7 @@
 #include "vmm/memory.hpp"
 #include "vmm/monitor_image.hpp"
 #include "vmm/postmortem.hpp"
+#include "vmm/stall_watch.hpp"
 #include "vmm/store_backend.hpp"
 #include "vmm/vcpu_thread.hpp"
 
@@ -147,6 +148,32 @@ Result<void> set_time(abi::BootInfo& boot, const kvm::Vcpu& vcpu) {
 // A vCPU thread has this long to come back from KVM_RUN once kicked.
 constexpr std::chrono::seconds kStopGrace{2};
 
+std::vector<abi::HostChannel*> channels_of(const std::vector<std::unique_ptr<VcpuThread>>& threads) {
+    std::vector<abi::HostChannel*> channels;
+    for (const auto& t : threads)
+        channels.push_back(&t->channel());
+    return channels;
+}
+
+// Waits for the run to end or `timeout` (0: none) to pass, looking for vCPUs
+// whose timers stall meanwhile; false on timeout.
+bool wait_watching_stalls(RunControl& control, std::chrono::milliseconds timeout, StallWatch watch) {
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+        auto slice = StallWatch::kLookInterval;
+        if (timeout.count() != 0) {
+            const auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::steady_clock::now() - start);
+            if (left.count() <= 0)
+                return control.finished();
+            slice = std::min(slice, left);
+        }
+        if (control.wait(slice))
+            return true;
+        watch.look();
+    }
+}
+
 // Everything the vCPU threads use. Destroyed once they are joined; if one
 // never comes back from KVM_RUN (a host or emulator stall) it is leaked
 // instead, so that the thread cannot touch freed memory before the process
@@ -266,7 +293,7 @@ Result<RunResult> run_domain(std::span<const uint8_t> guest_elf, const domain::D
         t->start();
     console.start();
     auto watch = start_isolation_watch(options, *monitor, *domain, mem, control);
-    if (!control.wait(options.timeout)) {
+    if (!wait_watching_stalls(control, options.timeout, StallWatch(live->vm, channels_of(threads)))) {
         // Where a hung guest is, taken before the stop request ends the threads:
         // what a timeout in CI leaves to go on.
         std::string vcpus_now;

@@ -22,6 +22,9 @@ bool periodic_runs(const Vcpu& v) {
 // Recorded in the host channel too: the host's report on a hung guest shows it.
 void program_lapic(Vcpu& v, uint64_t tsc) {
     v.channel->timer_deadline_tsc = tsc;
+    if (domain().boot.test_hook == abi::TestHook::DropTimerInterrupts && tsc != 0 &&
+        ++v.time.programs_for_drop_hook % 8 == 0)
+        tsc = 0;  // its interrupt will not come
     lapic::arm_deadline(tsc);
 }
 
@@ -90,9 +93,22 @@ void blocked(Vcpu& v, bool is_blocked) {
 
 void virq_timer_bound(Vcpu& v) { rearm(v); }
 
+bool rearm_if_overdue(Vcpu& v) {
+    const uint64_t armed = v.time.armed_ns;
+    if (armed == 0 || armed + kOverdueNs >= time::now_ns(v))
+        return false;
+    // Its interrupt never came (the nested emulator lost some): armed in the
+    // past, it fires as soon as interrupts are on.
+    v.counters->overdue_deadlines++;
+    program_lapic(v, time::tsc_at(armed));
+    return true;
+}
+
 void arm_idle_watchdog(Vcpu& v) {
     VcpuTime& t = v.time;
     t.watchdog_fired = false;
+    if (rearm_if_overdue(v))
+        return;
     if (domain().boot.nr_vcpus == 1)
         return;
     const uint64_t watchdog = time::now_ns(v) + kIdleWatchdogNs;

@@ -32,6 +32,11 @@ void expire(Vcpu& v);
 // nested backend (a whole 36% at 50 ms).
 inline constexpr uint64_t kIdleWatchdogNs = 200'000'000;
 void arm_idle_watchdog(Vcpu& v);
+// A deadline this far past whose interrupt never came (lost: a vCPU then
+// halted for good) is armed again, before each idle halt and after each host
+// kick (the host kicks a vCPU whose timer state stalls: vmm/stall_watch).
+inline constexpr uint64_t kOverdueNs = 50'000'000;
+bool rearm_if_overdue(Vcpu& v);
 // After it: whether the watchdog, not another interrupt, ended the halt.
 [[nodiscard]] bool idle_watchdog_fired(Vcpu& v);
 
