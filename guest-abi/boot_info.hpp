@@ -59,7 +59,7 @@ enum class TestHook : uint8_t {
     DropIpis = 10,
     // One LAPIC timer deadline in 8 is recorded as armed but the timer is
     // disarmed instead, as a timer interrupt lost on a nested host: the
-    // host's halt watch and the monitor's overdue re-arm must wake the vCPU.
+    // host's stall watch (vmm/stall_watch) and the monitor's overdue re-arm must wake the vCPU.
     DropTimerInterrupts = 11,
 };
 

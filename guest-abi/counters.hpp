@@ -88,7 +88,7 @@ struct Counters {
     uint64_t idle_halts;                // hlt with nothing to do (woken by an interrupt)
     uint64_t idle_watchdog_wakes;       // the idle watchdog's deadline expired (timer::kIdleWatchdogNs)
     uint64_t lost_wakeups;              // of those: work was waiting that no interrupt had announced
-    uint64_t overdue_deadlines;         // an idle halt found the armed deadline long past: programmed again
+    uint64_t overdue_deadlines;         // armed deadline long past (at an idle halt or host kick): programmed again
     uint64_t console_input_bytes;       // bytes put into the console ring's input half
     uint64_t exit_faults;               // iretq to the guest faulted: reflected to the guest (or crash)
     uint64_t log_lines_suppressed;      // monitor log lines over the rate limit
@@ -382,7 +382,8 @@ inline constexpr CounterField kCounterTable[] = {
     {.name = "overdue_deadlines",
      PVVMM_COUNTER_AT(overdue_deadlines),
      .label = "overdue timer deadlines re-armed",
-     .meaning = "idle halts that found the LAPIC deadline over 50 ms past with no timer interrupt (one lost, or the "
+     .meaning = "idle halts and host kicks that found the LAPIC deadline over 50 ms past with no timer interrupt (one "
+                "lost, or the "
                 "vCPU's host thread kept off the CPU): armed again, so it fires at once"},
     {.name = "console_input_bytes",
      PVVMM_COUNTER_AT(console_input_bytes),
