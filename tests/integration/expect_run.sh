@@ -33,8 +33,20 @@ want=$1 regex=$2
 shift 2
 [ "${1:-}" = -- ] && shift
 
+# The output goes to a file, not into $(...): when the harness's time limit
+# ends this test (SIGTERM to its process group), what COMMAND printed so far
+# is still shown, and says where it hung.
+out_file=$(mktemp)
+trap 'rm -f "$out_file"' EXIT
+# (COMMAND gets a moment to say its last words, as scripts/nested/pool does.)
+trap 'for _ in 1 2 3 4; do kill -0 "$child" 2>/dev/null && sleep 0.1; done; cat "$out_file"
+	echo "FAIL: killed by SIGTERM (the test time limit); the output above is all it printed" >&2; exit 143' TERM
+# COMMAND runs in the background (so that the trap runs at once) with this standard input.
+exec 4<&0
 case $mode in
-none) out=$("${prefix[@]}" "$@" 2>&1) ;;
+none) "${prefix[@]}" "$@" <&4 >"$out_file" 2>&1 &
+	child=$!
+	wait $child ;;
 *)
 	if [ "$mode" = selected ]; then
 		backend_select "${PVVMM_BIN:-pvvmm}" || exit 1
@@ -44,10 +56,13 @@ none) out=$("${prefix[@]}" "$@" 2>&1) ;;
 	else
 		PVVMM_BACKEND=$mode PVVMM_BACKEND_WHY="this test's backend"
 	fi
-	out=$(backend_exec -- "${prefix[@]}" "$@" 2>&1)
+	backend_exec -- "${prefix[@]}" "$@" <&4 >"$out_file" 2>&1 &
+	child=$!
+	wait $child
 	;;
 esac
 rc=$?
+out=$(cat "$out_file")
 [ "$mode" = none ] || backend_describe
 printf '%s\n' "$out"
 if [ "$rc" != "$want" ]; then echo "FAIL: exit status $rc, expected $want" >&2; exit 1; fi
