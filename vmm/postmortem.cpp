@@ -44,6 +44,8 @@ struct FoundTables {
 // with none, the guest may have reused the frame as data.
 std::string frame_type(const GuestMemory& mem, uint64_t cr3) {
     const uint64_t mfn = (cr3 & pt::kAddrMask) >> layout::kPageShift;
+    if (mfn == 0)
+        return "";
     const uint64_t info = layout::kFrameTableGpa + mfn * layout::kFrameInfoSize;
     if (info >= layout::kFrameTableEnd)
         return "";
@@ -108,10 +110,15 @@ std::string describe_monitor_remains(const GuestMemory& mem, uint32_t cpu) {
     const PerCpuReader area{mem, layout::percpu_gpa(cpu)};
     s += ist_frame(area, "#DF", layout::percpu::kIstDfOffset);
     s += ist_frame(area, "NMI", layout::percpu::kIstNmiOffset);
+    // With XPTI off pv_cr3 and monitor_cr3 stay 0: the monitor runs on the
+    // guest's L4 itself, the last CR3 written.
+    const uint64_t monitor_cr3 = r.word(CPUINFO_MONITOR_CR3);
+    if (monitor_cr3 == 0) {
+        const uint64_t loaded = r.word(CPUINFO_LAST_CR3_WRITTEN);
+        return s + unmapped_in(mem, cpu, "last CR3 written", loaded) + frame_type(mem, loaded);
+    }
     s += unmapped_in(mem, cpu, "pv_cr3", r.word(CPUINFO_PV_CR3));
-    s += unmapped_in(mem, cpu, "monitor_cr3", r.word(CPUINFO_MONITOR_CR3)) +
-         frame_type(mem, r.word(CPUINFO_MONITOR_CR3));
-    return s;
+    return s + unmapped_in(mem, cpu, "monitor_cr3", monitor_cr3) + frame_type(mem, monitor_cr3);
 }
 
 std::string describe_last_entry(const GuestMemory& mem, uint32_t cpu) {

@@ -12,7 +12,8 @@
 #   -c MODEL  Bochs CPU model (default corei7_skylake_x; `bochs-bin --help cpu`)
 #   -t SEC    wall-clock limit for the emulator (default 120, with -b 600);
 #             expiry -> exit 124
-#   -s N      emulated vCPUs (default 2, with -b 1)
+#   -s N      emulated vCPUs (default 1: QEMU 7.2's page walks race with more,
+#             see pool's help)
 #   -m MEM    guest RAM, e.g. 1G or 512M (default 2G, with -b 1G)
 #   -f FILE   copy FILE into the payload dir, the program's cwd (repeatable);
 #             ARGS name it by its basename
@@ -54,7 +55,7 @@ while getopts "bc:t:s:m:f:e:k:o:vh" o; do
 done
 shift $((OPTIND - 1))
 [ $# -ge 1 ] || usage
-if [ -n "$BOCHS" ]; then : "${T:=600}" "${SMP:=1}" "${MEM:=1G}"; else : "${T:=120}" "${SMP:=2}" "${MEM:=2G}"; fi
+if [ -n "$BOCHS" ]; then : "${T:=600}" "${SMP:=1}" "${MEM:=1G}"; else : "${T:=120}" "${SMP:=1}" "${MEM:=2G}"; fi
 [[ $T =~ ^[0-9]+$ && $SMP =~ ^[0-9]+$ ]] || die "-t and -s take numbers"
 [[ $MEM =~ ^[0-9]+[MmGg]?$ ]] || die "-m takes a size like 1G or 512M"
 [ -f "$DIR/stamp" ] && [ -f "$DIR/vmlinuz" ] && [ -f "$DIR/base.cpio.gz" ] ||
