@@ -46,13 +46,14 @@ struct Counters {
     uint64_t tlb_flushes[kFlushReasons];  // full flushes (CR3 reload) by reason
     uint64_t invlpgs[kFlushReasons];      // single-address flushes by reason
     uint64_t emulated_cpuid;
-    uint64_t emulated_privileged;     // rdmsr/wrmsr/mov-from-cr3 emulated
-    uint64_t emulated_pt_writes;      // writes to read-only page tables performed (writable_pagetables)
-    uint64_t emulated_m2p_reads;      // slot-256 reads emulated (host quirk)
-    uint64_t emulated_int_n;          // `int N` decoded after #UD (host quirk)
-    uint64_t syscall_via_fault;       // syscall entries reached through #PF at LSTAR
-    uint64_t syscall_via_trampoline;  // syscall entries reached through the int3 trampoline
-    uint64_t audits;                  // PV MMU consistency audits run (--audit)
+    uint64_t emulated_privileged;        // rdmsr/wrmsr/mov-from-cr3 emulated
+    uint64_t emulated_pt_writes;         // writes to read-only page tables performed (writable_pagetables)
+    uint64_t emulated_pt_write_retries;  // of them, re-read: a CPU set the entry's A/D bits meanwhile
+    uint64_t emulated_m2p_reads;         // slot-256 reads emulated (host quirk)
+    uint64_t emulated_int_n;             // `int N` decoded after #UD (host quirk)
+    uint64_t syscall_via_fault;          // syscall entries reached through #PF at LSTAR
+    uint64_t syscall_via_trampoline;     // syscall entries reached through the int3 trampoline
+    uint64_t audits;                     // PV MMU consistency audits run (--audit)
     // XPTI (see monitor/xpti/). With XPTI on, every guest entry and exit
     // also loads CR3 in entry.S (uncounted there: entries + exits).
     uint64_t xpti_state;       // kXptiState* bits: what the monitor chose at start-up
@@ -269,6 +270,10 @@ inline constexpr CounterField kCounterTable[] = {
      PVVMM_COUNTER_AT(emulated_pt_writes),
      .label = "emulated page-table writes",
      .meaning = "guest writes to its read-only L1 tables performed as validated updates (writable_pagetables)"},
+    {.name = "emulated_pt_write_retries",
+     PVVMM_COUNTER_AT(emulated_pt_write_retries),
+     .label = "emulated PT writes re-read",
+     .meaning = "emulated page-table writes computed again: another CPU set the entry's accessed/dirty bits"},
     {.name = "emulated_m2p_reads",
      PVVMM_COUNTER_AT(emulated_m2p_reads),
      .label = "emulated M2P reads (quirk)",

@@ -72,6 +72,10 @@ struct PvEnv {
     PvFrame& frame(uint64_t mfn) { return frames[mfn]; }
     uint64_t read(uint64_t mfn, unsigned i) { return reinterpret_cast<volatile uint64_t*>(mfn << 12)[i]; }
     void write(uint64_t mfn, unsigned i, uint64_t v) { reinterpret_cast<volatile uint64_t*>(mfn << 12)[i] = v; }
+    bool compare_exchange(uint64_t mfn, unsigned i, uint64_t& expected, uint64_t desired) {
+        return __atomic_compare_exchange_n(reinterpret_cast<uint64_t*>(mfn << 12) + i, &expected, desired, false,
+                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    }
     bool is_domain_mfn(uint64_t mfn) const { return mfn < 1024; }
     bool guest_may_map(uint64_t mfn) const { return mfn < 1024; }
     uint64_t shared_info_mfn() const { return 2048; }

@@ -8,6 +8,8 @@
 //   frame(mfn) -> F&    F has type (None=0, L1..L4 = 1..4), pinned,
 //                       type_count, writable_count, map_count, audit_count
 //   read(mfn, i), write(mfn, i, v)   entry i of the table in frame mfn
+//   compare_exchange(mfn, i, expected&, desired)  as __atomic_compare_exchange:
+//                       other CPUs set accessed/dirty bits in entries in use
 //   is_domain_mfn(mfn), guest_may_map(mfn), shared_info_mfn()
 //   is_monitor_l4_slot(i), monitor_l4_entry(i)  what an L4 carries there
 //   l4_validated(mfn, SlotMask), l4_entry_written(mfn, i, e), l4_released(mfn),
@@ -28,8 +30,9 @@
 
 namespace pt::pvmmu {
 
-inline constexpr int kEPERM = 1;    // Xen's XEN_EPERM
-inline constexpr int kEINVAL = 22;  // Xen's XEN_EINVAL
+inline constexpr int kEPERM = 1;         // Xen's XEN_EPERM
+inline constexpr int kEINVAL = 22;       // Xen's XEN_EINVAL
+inline constexpr int kEntryChanged = 1;  // update_entry_if: the entry no longer held the value expected
 
 template <typename E>
 class Mmu {
@@ -80,6 +83,20 @@ public:
     }
 
     [[nodiscard]] int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry, bool preserve_ad) {
+        return update(table_mfn, index, new_entry, preserve_ad, nullptr);
+    }
+
+    // As update_entry, but only while the entry still holds `expected` (an
+    // emulated guest read-modify-write computed new_entry from it); else
+    // kEntryChanged, nothing done: a CPU has set accessed/dirty bits since.
+    [[nodiscard]] int update_entry_if(uint64_t table_mfn, unsigned index, uint64_t expected, uint64_t new_entry) {
+        return update(table_mfn, index, new_entry, false, &expected);
+    }
+
+    bool writable_mapping_dropped() const { return writable_mapping_dropped_; }
+
+private:
+    int update(uint64_t table_mfn, unsigned index, uint64_t new_entry, bool preserve_ad, const uint64_t* expected) {
         if (!env_.is_domain_mfn(table_mfn) || index >= kEntries)
             return -kEINVAL;
         auto& f = env_.frame(table_mfn);
@@ -94,12 +111,23 @@ public:
             return -kEINVAL;
         if (new_entry & kPresent)
             new_entry |= kUser;
-        const uint64_t old = env_.read(table_mfn, index);
-        if (preserve_ad)
-            new_entry |= old & (kAccessed | kDirty);
         if (int rc = get_entry_ref(new_entry, level); rc < 0)
             return rc;
-        env_.write(table_mfn, index, new_entry);
+        // Updates are serialised (the caller's lock), but a CPU running on
+        // the table may set accessed/dirty bits in the entry until the store
+        // (Xen updates entries with cmpxchg for the same reason).
+        uint64_t old = expected ? *expected : env_.read(table_mfn, index);
+        for (;;) {
+            const uint64_t value = preserve_ad ? new_entry | (old & (kAccessed | kDirty)) : new_entry;
+            if (env_.compare_exchange(table_mfn, index, old, value)) {
+                new_entry = value;
+                break;
+            }
+            if (expected) {
+                put_entry_ref(new_entry, level);
+                return kEntryChanged;
+            }
+        }
         put_entry_ref(old, level);
         if (level == 4)
             env_.l4_entry_written(table_mfn, index, new_entry);
@@ -108,9 +136,6 @@ public:
         return 0;
     }
 
-    bool writable_mapping_dropped() const { return writable_mapping_dropped_; }
-
-private:
     void flush_stale_writable() {
         if (!writable_mapping_dropped_)
             return;

@@ -22,7 +22,7 @@
 #                             run COMMAND there: output, exit status as here;
 #                             -t: kill it after SEC s (exit 124)
 #   backend_session_start / backend_session_end
-#                             keep one emulated machine for many commands
+#                             keep one pool of emulated machines for many commands
 #                             (nested); no-ops on the other backends
 #   backend_boot_seconds      rough seconds to start one emulated machine
 #   backend_bench_header      for benchmarks: the backend, the CPU model the
@@ -125,10 +125,11 @@ backend_exec() {
 		;;
 	nested)
 		# PVVMM_BACKEND_STDIN: a file the command reads as its standard input
-		# (the emulated machine has no terminal and no pipe to this one)
+		# (the emulated machine has no terminal and no pipe to this one);
+		# PVVMM_BACKEND_CPUS: the emulated CPUs the command needs (pool exec --cpus)
 		local input=()
 		[ -n "${PVVMM_BACKEND_STDIN:-}" ] && input=(--stdin "$PVVMM_BACKEND_STDIN")
-		"$_backend_here/nested/pool" exec --timeout "$limit" "${input[@]}" -- "$@"
+		"$_backend_here/nested/pool" exec --timeout "$limit" --cpus "${PVVMM_BACKEND_CPUS:-1}" "${input[@]}" -- "$@"
 		;;
 	bochs) _backend_exec_bochs "$limit" "$@" ;;
 	*)

@@ -34,6 +34,7 @@ constinit MonitorEnv env;
 constinit pt::pvmmu::Mmu<MonitorEnv> mmu{env};
 
 static_assert(pt::pvmmu::kEPERM == EPERM && pt::pvmmu::kEINVAL == EINVAL);
+static_assert(pt::pvmmu::kEntryChanged == kEntryChanged);
 
 uint64_t* table(uint64_t mfn) { return frame_ptr<uint64_t>(mfn); }
 
@@ -47,6 +48,10 @@ void put_page_type(uint64_t mfn) { mmu.put_page_type(mfn); }
 
 int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry, bool preserve_ad) {
     return mmu.update_entry(table_mfn, index, new_entry, preserve_ad);
+}
+
+int update_entry_if(uint64_t table_mfn, unsigned index, uint64_t expected, uint64_t new_entry) {
+    return mmu.update_entry_if(table_mfn, index, expected, new_entry);
 }
 
 uint64_t find_l1(uint64_t l4_mfn, uint64_t va) {

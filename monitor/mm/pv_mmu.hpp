@@ -21,6 +21,12 @@ void put_page_type(uint64_t mfn);
 // page to Xen: the value is stored as given. 0 or a negative Xen errno.
 [[nodiscard]] int update_entry(uint64_t table_mfn, unsigned index, uint64_t new_entry, bool preserve_ad = false);
 
+// As update_entry, but only while the entry still holds `expected`, else
+// kEntryChanged and nothing done (a CPU set its accessed/dirty bits since):
+// for an emulated guest read-modify-write, which then reads it again.
+inline constexpr int kEntryChanged = 1;
+[[nodiscard]] int update_entry_if(uint64_t table_mfn, unsigned index, uint64_t expected, uint64_t new_entry);
+
 // Machine frame of the L1 table that maps `va` under root `l4_mfn`, or 0.
 [[nodiscard]] uint64_t find_l1(uint64_t l4_mfn, uint64_t va);
 

@@ -20,6 +20,10 @@ struct DomainTablesEnv {
     static void write(uint64_t mfn, unsigned i, uint64_t v) {
         __atomic_store_n(&frame_ptr<uint64_t>(mfn)[i], v, __ATOMIC_RELAXED);
     }
+    static bool compare_exchange(uint64_t mfn, unsigned i, uint64_t& expected, uint64_t desired) {
+        return __atomic_compare_exchange_n(&frame_ptr<uint64_t>(mfn)[i], &expected, desired, false, __ATOMIC_RELAXED,
+                                           __ATOMIC_RELAXED);
+    }
     static bool is_domain_mfn(uint64_t mfn) { return monitor::is_domain_mfn(mfn); }
     static bool guest_may_map(uint64_t mfn) { return mm::guest_may_map(mfn); }
     static uint64_t shared_info_mfn() { return domain().boot.domain.shared_info_mfn; }

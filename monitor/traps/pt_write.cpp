@@ -254,17 +254,26 @@ bool emulate_page_table_write(GuestRegs& r, uint64_t cr2) {
     if (offset + d.width > 8)
         return false;  // Xen allows naturally aligned stores within one entry
     const unsigned index = static_cast<unsigned>((cr2 & 0xfff) >> 3);
-    const uint64_t entry = frame_ptr<uint64_t>(target)[index];
     const unsigned shift = offset * 8;
     const uint64_t mask = width_mask(d.width);
     const GuestRegs before = r;
-    const Result res = compute(r, d, (entry >> shift) & mask);
-    if (res.writes) {
+    Result res;
+    // Another vCPU's hardware may set the entry's accessed/dirty bits while
+    // this computes: then read it again (an xchg must return them).
+    for (int rc = mm::kEntryChanged; rc == mm::kEntryChanged;) {
+        r = before;
+        const uint64_t entry = frame_ptr<uint64_t>(target)[index];
+        res = compute(r, d, (entry >> shift) & mask);
+        if (!res.writes)
+            break;
         const uint64_t updated = (entry & ~(mask << shift)) | ((res.value & mask) << shift);
-        if (mm::update_entry(target, index, updated) != 0) {
+        rc = mm::update_entry_if(target, index, entry, updated);
+        if (rc < 0) {
             r = before;  // refused: the guest sees its fault, registers untouched
             return false;
         }
+        if (rc == mm::kEntryChanged)
+            v.counters->emulated_pt_write_retries++;
     }
     r.rflags = (r.rflags & ~kArithFlags) | res.flags;
     r.rip += d.length;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pagetables/pv_mmu.hpp"
@@ -40,6 +41,21 @@ struct Env {
     Frame& frame(uint64_t mfn) { return frames.at(mfn); }
     uint64_t read(uint64_t mfn, unsigned i) const { return mem.at(mfn).at(i); }
     void write(uint64_t mfn, unsigned i, uint64_t v) { mem.at(mfn).at(i) = v; }
+    // Another CPU's hardware: sets these bits in the entry just before the
+    // next compare-exchange, once.
+    uint64_t cpu_sets_bits = 0;
+    unsigned compare_exchanges = 0;
+    bool compare_exchange(uint64_t mfn, unsigned i, uint64_t& expected, uint64_t desired) {
+        compare_exchanges++;
+        uint64_t& e = mem.at(mfn).at(i);
+        e |= std::exchange(cpu_sets_bits, 0);
+        if (e != expected) {
+            expected = e;
+            return false;
+        }
+        e = desired;
+        return true;
+    }
     bool is_domain_mfn(uint64_t mfn) const { return mfn >= kFirst && mfn < frames.size(); }
     bool guest_may_map(uint64_t mfn) const { return is_domain_mfn(mfn) || mfn == kSharedInfo; }
     uint64_t shared_info_mfn() const { return kSharedInfo; }
@@ -174,6 +190,35 @@ TEST_CASE("pv-mmu: untyped frames are stored as given; preserve_ad keeps A/D", "
     CHECK(mmu.update_entry(l1, 0, 0, false) == 0);
     CHECK(pin(env, mmu, data, 1) == 0);
     CHECK(env.flushes == 1);
+    CHECK(audit(env).consistent);
+}
+
+TEST_CASE("pv-mmu: accessed/dirty bits a CPU sets during an update are not lost", "[pv-mmu]") {
+    Env env(4);
+    pm::Mmu<Env> mmu(env);
+    const uint64_t l1 = kFirst, data = kFirst + 1, other = kFirst + 2;
+    REQUIRE(pin(env, mmu, l1, 1) == 0);
+    REQUIRE(mmu.update_entry(l1, 0, pte(data, true), false) == 0);
+    // MMU_PT_UPDATE_PRESERVE_AD: the dirty bit set between read and store stays.
+    env.cpu_sets_bits = kAccessed | kDirty;
+    CHECK(mmu.update_entry(l1, 0, pte(data, false), true) == 0);
+    CHECK(env.read(l1, 0) == (pte(data, false) | kUser | kAccessed | kDirty));
+    CHECK(env.compare_exchanges == 3);
+    CHECK(audit(env).consistent);
+    // An emulated xchg computed from a value the CPU has changed since: refused,
+    // nothing taken or dropped, the entry as the CPU left it.
+    REQUIRE(mmu.update_entry(l1, 0, pte(data, true), false) == 0);
+    const uint64_t seen = env.read(l1, 0);
+    env.cpu_sets_bits = kDirty;
+    CHECK(mmu.update_entry_if(l1, 0, seen, pte(other, true)) == pm::kEntryChanged);
+    CHECK(env.read(l1, 0) == (seen | kDirty));
+    CHECK(env.frame(other).map_count == 0);
+    CHECK(env.frame(other).writable_count == 0);
+    CHECK(audit(env).consistent);
+    // Read again, it goes through and drops the old mapping's references.
+    CHECK(mmu.update_entry_if(l1, 0, env.read(l1, 0), pte(other, true)) == 0);
+    CHECK(env.frame(data).map_count == 0);
+    CHECK(env.frame(other).writable_count == 1);
     CHECK(audit(env).consistent);
 }
 
