@@ -86,6 +86,7 @@ struct Counters {
     uint64_t host_yields;               // waits for another vCPU that gave the host CPU away (port exit)
     uint64_t blocks;                    // SCHEDOP_block
     uint64_t polls;                     // SCHEDOP_poll
+    uint64_t yields;                    // SCHEDOP_yield (each gives the host CPU away)
     uint64_t idle_halts;                // hlt with nothing to do (woken by an interrupt)
     uint64_t idle_watchdog_wakes;       // the idle watchdog's deadline expired (timer::kIdleWatchdogNs)
     uint64_t lost_wakeups;              // of those: work was waiting that no interrupt had announced
@@ -372,6 +373,10 @@ inline constexpr CounterField kCounterTable[] = {
      .meaning = "waits for another vCPU (its answer, the domain lock) that let the host run something else"},
     {.name = "blocks", PVVMM_COUNTER_AT(blocks), .label = "SCHEDOP_block", .meaning = "SCHEDOP_block calls"},
     {.name = "polls", PVVMM_COUNTER_AT(polls), .label = "SCHEDOP_poll", .meaning = "SCHEDOP_poll calls"},
+    {.name = "yields",
+     PVVMM_COUNTER_AT(yields),
+     .label = "SCHEDOP_yield",
+     .meaning = "SCHEDOP_yield calls, each giving the host CPU away (a port exit)"},
     {.name = "idle_halts",
      PVVMM_COUNTER_AT(idle_halts),
      .label = "idle halts",

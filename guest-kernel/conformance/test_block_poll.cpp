@@ -14,6 +14,8 @@
 // port returns at once even when masked; a masked port that becomes
 // pending during the poll (VIRQ_TIMER) ends it; nr_ports 0 waits for the
 // timeout; the upcall mask is left as it was.
+// yield: returns 0 at once, events and the upcall mask as they were (the
+// monitor gives the host CPU away: counter `yields`, stats-json-yield).
 #include "events_support.hpp"
 
 namespace {
@@ -151,6 +153,26 @@ Outcome poll_checks(evtchn_port_t ipi, evtchn_port_t timer) {
     return passed();
 }
 
+Outcome yield_checks(evtchn_port_t ipi, evs::PortCount& ipi_count) {
+    events::disable();
+    const unsigned before = evs::upcalls(), ipis = ipi_count.count;
+    REQUIRE(events::send(ipi) == 0, "send(IPI) failed");
+    const uint64_t t0 = now();
+    for (int i = 0; i < 5; ++i) {
+        const long rc = hv::sched_op(SCHEDOP_yield, nullptr);
+        REQUIRE(rc == 0, "SCHEDOP_yield returned %ld", rc);
+    }
+    const uint64_t took = now() - t0;
+    REQUIRE(took < kAtOnce, "5 SCHEDOP_yield took %lu us", took / 1000);
+    REQUIRE(evs::upcall_mask() == 1 && evs::upcalls() == before,
+            "SCHEDOP_yield changed events: mask %u, %u upcalls (expected masked, none)", evs::upcall_mask(),
+            evs::upcalls() - before);
+    events::enable();  // the IPI sent before is delivered now
+    REQUIRE(ipi_count.count == ipis + 1, "the IPI pending across SCHEDOP_yield: %u deliveries, expected 1",
+            ipi_count.count - ipis);
+    return passed();
+}
+
 }  // namespace
 
 Outcome test_block_poll() {
@@ -163,5 +185,7 @@ Outcome test_block_poll() {
     Outcome o = block_checks(ipi, ipi_count, timer_count);
     if (o.kind == Outcome::Kind::ok)
         o = poll_checks(ipi, timer);
+    if (o.kind == Outcome::Kind::ok)
+        o = yield_checks(ipi, ipi_count);
     return o;
 }

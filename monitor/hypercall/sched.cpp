@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <xen/sched.h>
 
+#include "guest-abi/layout.hpp"
 #include "monitor/arch/x86_64/cpu.hpp"
 #include "monitor/events/evtchn.hpp"
 #include "monitor/hypercall/guest_ptr.hpp"
@@ -113,7 +114,13 @@ int64_t poll(Vcpu& v, const sched_poll_t& p) {
 int64_t hc_sched_op(GuestRegs&, HypercallArgs a) {
     Vcpu& v = current();
     switch (a.a1()) {
-    case SCHEDOP_yield: return 0;
+    case SCHEDOP_yield:
+        // Xen runs another vCPU; here the host thread gives its CPU away, so
+        // that a vCPU spinning for a lock lets the holder run when the host
+        // has fewer CPUs than the domain has vCPUs.
+        v.counters->yields++;
+        cpu::outl(layout::port::kYield, 0);
+        return 0;
     case SCHEDOP_block: return block(v);
     case SCHEDOP_poll: {
         sched_poll_t p;
