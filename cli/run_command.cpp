@@ -203,12 +203,14 @@ int run_command(const RunArgs& a) {
         options.test_hook = abi::TestHook::DropIpis;
     else if (a.test_hook == "drop-timer-interrupts")
         options.test_hook = abi::TestHook::DropTimerInterrupts;
+    else if (a.test_hook == "stop-timer-interrupts")
+        options.test_hook = abi::TestHook::StopTimerInterrupts;
     else if (a.test_hook != "none")
         return fail(
             bad_input("--test-hook '{}' is not one of none, panic, triple-fault, corrupt-frame-table, "
                       "leak-into-restricted-root, fault-in-exit-path, skip-guest-flushes, stuck-in-kvm-run, "
                       "secondary-boots-late, "
-                      "drop-root-refresh, drop-ipis, drop-timer-interrupts",
+                      "drop-root-refresh, drop-ipis, drop-timer-interrupts, stop-timer-interrupts",
                       a.test_hook));
     options.xpti = resolve_xpti(*xpti);
     options.pcid = *pcid;

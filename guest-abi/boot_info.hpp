@@ -61,6 +61,11 @@ enum class TestHook : uint8_t {
     // disarmed instead, as a timer interrupt lost on a nested host: the
     // host's stall watch (vmm/stall_watch) and the monitor's overdue re-arm must wake the vCPU.
     DropTimerInterrupts = 11,
+    // From the 8th deadline on the LAPIC timer is never armed again, as on
+    // the nested machine whose timer stopped firing for a vCPU: only the
+    // stall watch's kicks come, and the monitor must expire the overdue
+    // deadline on them without the LAPIC.
+    StopTimerInterrupts = 12,
 };
 
 // Frames the host handed over, as machine frame numbers (mfn = gpa >> 12).

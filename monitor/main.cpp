@@ -167,7 +167,8 @@ void run_test_hook(abi::TestHook hook) {
     case abi::TestHook::SecondaryBootsLate:
     case abi::TestHook::DropRootRefresh:
     case abi::TestHook::DropIpis:
-    case abi::TestHook::DropTimerInterrupts: return;
+    case abi::TestHook::DropTimerInterrupts:
+    case abi::TestHook::StopTimerInterrupts: return;
     case abi::TestHook::Panic: panic("test hook: panic on purpose");
     case abi::TestHook::StuckInKvmRun:
         for (;;)  // no hlt: that would exit to the host

@@ -41,7 +41,7 @@ void do_background_work(Vcpu& v) {
             remote::serve(v);
         if (work & kPendingHost) {
             take_host_posts(v);
-            timer::rearm_if_overdue(v);
+            timer::expire_if_overdue(v);
         }
         if (work & kPendingTimer)
             timer::expire(v);

@@ -22,9 +22,11 @@ bool periodic_runs(const Vcpu& v) {
 // Recorded in the host channel too: the host's report on a hung guest shows it.
 void program_lapic(Vcpu& v, uint64_t tsc) {
     v.channel->timer_deadline_tsc = tsc;
-    if (domain().boot.test_hook == abi::TestHook::DropTimerInterrupts && tsc != 0 &&
-        ++v.time.programs_for_drop_hook % 8 == 0)
+    const auto hook = domain().boot.test_hook;
+    if (hook == abi::TestHook::DropTimerInterrupts && tsc != 0 && ++v.time.programs_for_drop_hook % 8 == 0)
         tsc = 0;  // its interrupt will not come
+    if (hook == abi::TestHook::StopTimerInterrupts && tsc != 0 && ++v.time.programs_for_drop_hook >= 8)
+        tsc = 0;  // nor any later one
     lapic::arm_deadline(tsc);
 }
 
@@ -93,14 +95,30 @@ void blocked(Vcpu& v, bool is_blocked) {
 
 void virq_timer_bound(Vcpu& v) { rearm(v); }
 
-bool rearm_if_overdue(Vcpu& v) {
+namespace {
+
+bool overdue(Vcpu& v) {
     const uint64_t armed = v.time.armed_ns;
-    if (armed == 0 || armed + kOverdueNs >= time::now_ns(v))
+    return armed != 0 && armed + kOverdueNs < time::now_ns(v);
+}
+
+}  // namespace
+
+bool rearm_if_overdue(Vcpu& v) {
+    if (!overdue(v))
         return false;
     // Its interrupt never came (the nested emulator lost some): armed in the
     // past, it fires as soon as interrupts are on.
     v.counters->overdue_deadlines++;
-    program_lapic(v, time::tsc_at(armed));
+    program_lapic(v, time::tsc_at(v.time.armed_ns));
+    return true;
+}
+
+bool expire_if_overdue(Vcpu& v) {
+    if (!overdue(v))
+        return false;
+    v.counters->overdue_deadlines++;
+    expire(v);
     return true;
 }
 

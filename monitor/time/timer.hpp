@@ -33,10 +33,16 @@ void expire(Vcpu& v);
 inline constexpr uint64_t kIdleWatchdogNs = 200'000'000;
 void arm_idle_watchdog(Vcpu& v);
 // A deadline this far past whose interrupt never came (lost: a vCPU then
-// halted for good) is armed again, before each idle halt and after each host
-// kick (the host kicks a vCPU whose timer state stalls: vmm/stall_watch).
+// halted for good) is armed again before each idle halt, and expired after
+// each host kick (the host kicks a vCPU whose timer state stalls:
+// vmm/stall_watch).
 inline constexpr uint64_t kOverdueNs = 50'000'000;
 bool rearm_if_overdue(Vcpu& v);
+// After a host kick: an overdue deadline's work is done now, without the
+// LAPIC. On one nested machine the LAPIC timer stopped firing for a vCPU
+// altogether: its deadline, re-armed in the past 234 times, never came,
+// while the host's kicks (an MSI) did.
+bool expire_if_overdue(Vcpu& v);
 // After it: whether the watchdog, not another interrupt, ended the halt.
 [[nodiscard]] bool idle_watchdog_fired(Vcpu& v);
 
